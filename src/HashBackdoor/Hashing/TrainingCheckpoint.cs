@@ -1,0 +1,52 @@
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HashBackdoor.Hashing;
+
+/// <summary>
+/// An epoch checkpoint in a folder: model.hbm (a <see cref="ModelFile"/>), optimizer.bin (TorchSharp optimizer state) and
+/// state.json (epochs completed). state.json is written last, so a checkpoint is complete exactly when it names an epoch
+/// whose files carry that same epoch.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    public static bool Exists(string dir) => File.Exists(Path.Combine(dir, "state.json"));
+
+    public static void Save(string dir, HashModel model, TorchSharp.Modules.OptimizerHelper optimizer, int epochsDone, HashTrainerOptions options)
+    {
+        Directory.CreateDirectory(dir);
+        ModelFile.Save(Path.Combine(dir, $"model.hbm"), model, new ModelMetadata { Spec = model.Spec, Loss = options.Loss, EpochsTrained = epochsDone, Seed = options.Seed });
+        string opt = Path.Combine(dir, "optimizer.bin");
+        string tmp = Path.Combine(dir, $".optimizer.{Environment.ProcessId}.tmp");
+        optimizer.save_state_dict(tmp);
+        File.Move(tmp, opt, overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(new State(epochsDone, options)));
+    }
+
+    /// <summary>Restores model and optimizer; returns the number of epochs already done.</summary>
+    public static int Load(string dir, HashModel model, TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        string statePath = Path.Combine(dir, "state.json");
+        State state;
+        try { state = JsonSerializer.Deserialize<State>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new DataException(statePath, $"damaged checkpoint state ({e.Message})"); }
+        var modelPath = Path.Combine(dir, "model.hbm");
+        var (saved, meta) = ModelFile.Load(modelPath, model.Spec);
+        using (saved)
+        {
+            if (meta.EpochsTrained != state.EpochsDone)
+                throw new DataException(modelPath, $"checkpoint model has {meta.EpochsTrained} epochs, state.json says {state.EpochsDone}");
+            using var _ = no_grad();
+            var src = saved.state_dict();
+            foreach (var (name, t) in model.state_dict()) t.copy_(src[name]);
+        }
+        var optPath = Path.Combine(dir, "optimizer.bin");
+        if (!File.Exists(optPath)) throw new DataException(optPath, "checkpoint optimizer state is missing");
+        try { optimizer.load_state_dict(optPath); }
+        catch (Exception e) { throw new DataException(optPath, $"damaged optimizer state ({e.Message})"); }
+        return state.EpochsDone;
+    }
+
+    private sealed record State(int EpochsDone, HashTrainerOptions Options);
+}
