@@ -79,6 +79,16 @@ public sealed class LabelSets
         return n;
     }
 
+    /// <summary>Items <c>[start, start + count)</c> as a new set (the masks are copied).</summary>
+    public LabelSets Slice(int start, int count)
+    {
+        if (start < 0 || count < 0 || start > Count - count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"slice [{start}, {start}+{count}) is outside [0, {Count})");
+        var masks = new ulong[(long)count * WordsPerItem];
+        Array.Copy(_masks, (long)start * WordsPerItem, masks, 0, masks.LongLength);
+        return new LabelSets(masks, count, Classes);
+    }
+
     /// <summary>From multi-hot rows (row-major <c>[count, classes]</c>, each value 0 or 1, e.g. a uint8 or bool .npy).</summary>
     /// <exception cref="UsageException">A value other than 0 or 1, or a length that is not a multiple of <paramref name="classes"/>.</exception>
     public static LabelSets FromMultiHot(ReadOnlySpan<byte> rows, int classes)
