@@ -1,0 +1,149 @@
+using System.Globalization;
+
+namespace HashBackdoor.Data;
+
+/// <summary>
+/// Turns a dataset spec (the <c>--dataset</c> value) into loaded <see cref="DatasetSplits"/>.
+/// </summary>
+/// <remarks>
+/// Specs:
+/// <list type="bullet">
+/// <item><c>fashion-mnist</c> (default; also empty) or <c>fashion-mnist:DIR</c>: Debian's dataset-fashion-mnist files.</item>
+/// <item><c>mnist:DIR</c>: the four MNIST IDX files in DIR (raw or .gz).</item>
+/// <item><c>cifar10:DIR</c>: CIFAR-10 binary batches in DIR (or DIR/cifar-10-batches-bin).</item>
+/// <item><c>folder:TRAIN_DIR[,TEST_DIR]</c>: image folders ROOT/&lt;class&gt;/&lt;images&gt;; without TEST_DIR a single pool.</item>
+/// <item><c>list:ROOT:TRAIN_LIST[,TEST_LIST]</c>: list files of "path l0 .. lC-1" lines, paths relative to ROOT;
+/// without TEST_LIST a single pool.</item>
+/// <item><c>synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]</c>: generated patterns (<see cref="SyntheticDataset"/>).</item>
+/// </list>
+/// Relative paths are relative to the current directory. Paths may not contain ',' (and ROOT of list: not ':').
+/// </remarks>
+public static class DatasetCatalog
+{
+    /// <summary>The default spec.</summary>
+    public const string Default = "fashion-mnist";
+
+    /// <summary>The known spec forms, as listed in the unknown-dataset message.</summary>
+    public const string KnownList = "fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR, list:ROOT:FILE";
+
+    /// <summary>All spec forms with a one-line explanation each, for help text.</summary>
+    public static readonly IReadOnlyList<(string Spec, string Meaning)> Forms = new[]
+    {
+        ("fashion-mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist package (default)"),
+        ("mnist:DIR", "MNIST IDX files (train-images-idx3-ubyte[.gz] ...) in DIR"),
+        ("cifar10:DIR", "CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR"),
+        ("folder:TRAIN_DIR[,TEST_DIR]", "image folders ROOT/<class>/<images>; no TEST_DIR: single pool"),
+        ("list:ROOT:TRAIN_LIST[,TEST_LIST]", "list files 'path l0 .. lC-1', paths relative to ROOT; no TEST_LIST: single pool"),
+        ("synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]", "generated class patterns for tests and benchmarks"),
+    };
+
+    /// <summary>Loads the dataset named by <paramref name="spec"/>.</summary>
+    /// <exception cref="UsageException">Unknown or malformed spec.</exception>
+    /// <exception cref="DataException">Missing or damaged source file (message names the file).</exception>
+    public static DatasetSplits Load(string? spec = null, DatasetOptions? options = null)
+    {
+        options ??= new DatasetOptions();
+        spec = string.IsNullOrWhiteSpace(spec) ? Default : spec.Trim();
+        int colon = spec.IndexOf(':');
+        string kind = colon < 0 ? spec : spec[..colon];
+        string? arg = colon < 0 ? null : spec[(colon + 1)..];
+        switch (kind)
+        {
+            case "fashion-mnist":
+                return FashionMnist.Load(string.IsNullOrEmpty(arg) ? options.FashionMnistDirectory : arg, spec);
+            case "mnist":
+                return Mnist.Load(RequireArg(spec, arg, "mnist:DIR"), spec);
+            case "cifar10":
+                return Cifar10Reader.Load(RequireArg(spec, arg, "cifar10:DIR"), spec);
+            case "folder":
+                return LoadFolder(spec, RequireArg(spec, arg, "folder:TRAIN_DIR[,TEST_DIR]"), options);
+            case "list":
+                return LoadList(spec, RequireArg(spec, arg, "list:ROOT:TRAIN_LIST[,TEST_LIST]"), options);
+            case "synthetic":
+                return LoadSynthetic(spec, RequireArg(spec, arg, "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]"));
+            default:
+                throw new UsageException($"--dataset {spec}: unknown dataset (known: {KnownList})");
+        }
+    }
+
+    static string RequireArg(string spec, string? arg, string form)
+    {
+        if (string.IsNullOrWhiteSpace(arg)) throw new UsageException($"--dataset {spec}: missing argument (expected {form})");
+        return arg;
+    }
+
+    static (string First, string? Second) SplitPair(string spec, string arg, string form)
+    {
+        var parts = arg.Split(',');
+        if (parts.Length > 2 || parts.Any(string.IsNullOrWhiteSpace))
+            throw new UsageException($"--dataset {spec}: expected {form}");
+        return (parts[0], parts.Length == 2 ? parts[1] : null);
+    }
+
+    static DatasetSplits LoadFolder(string spec, string arg, DatasetOptions o)
+    {
+        var (trainDir, testDir) = SplitPair(spec, arg, "folder:TRAIN_DIR[,TEST_DIR]");
+        var sums = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var load = o.ImageLoad;
+        var train = ImageFolderReader.Load(trainDir, load, name: testDir is null ? "folder/pool" : "folder/train", checksums: sums);
+        ImageDataset? test = null;
+        try
+        {
+            if (testDir != null)
+                test = ImageFolderReader.Load(testDir, load with { Width = train.Width, Height = train.Height }, train.ClassNames, "folder/test", sums);
+            string sizes = test is null ? $"{train.Count} images (single pool)" : $"{train.Count} train / {test.Count} test";
+            string desc = $"image folder {Path.GetFullPath(trainDir)}{(testDir is null ? "" : $" + {Path.GetFullPath(testDir)}")}: " +
+                          $"{sizes}, {train.Height}x{train.Width} {(train.Channels == 1 ? "grey" : "RGB")}, {train.NumClasses} classes";
+            return new DatasetSplits("folder", spec, desc, train, test, sums);
+        }
+        catch
+        {
+            train.Dispose();
+            test?.Dispose();
+            throw;
+        }
+    }
+
+    static DatasetSplits LoadList(string spec, string arg, DatasetOptions o)
+    {
+        int colon = arg.IndexOf(':');
+        if (colon <= 0 || colon == arg.Length - 1)
+            throw new UsageException($"--dataset {spec}: expected list:ROOT:TRAIN_LIST[,TEST_LIST]");
+        string root = arg[..colon];
+        var (trainList, testList) = SplitPair(spec, arg[(colon + 1)..], "list:ROOT:TRAIN_LIST[,TEST_LIST]");
+        var sums = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var load = o.ImageLoad;
+        var train = ListFileReader.Load(root, trainList, load, name: testList is null ? "list/pool" : "list/train", checksums: sums);
+        ImageDataset? test = null;
+        try
+        {
+            if (testList != null)
+                test = ListFileReader.Load(root, testList, load with { Width = train.Width, Height = train.Height },
+                    numClasses: train.NumClasses, name: "list/test", checksums: sums);
+            string sizes = test is null ? $"{train.Count} images (single pool)" : $"{train.Count} train / {test.Count} test";
+            string desc = $"list files under {Path.GetFullPath(root)} ({Path.GetFileName(trainList)}{(testList is null ? "" : $", {Path.GetFileName(testList)}")}): " +
+                          $"{sizes}, {train.Height}x{train.Width} {(train.Channels == 1 ? "grey" : "RGB")}, {train.NumClasses} classes (multi-label)";
+            return new DatasetSplits("list", spec, desc, train, test, sums);
+        }
+        catch
+        {
+            train.Dispose();
+            test?.Dispose();
+            throw;
+        }
+    }
+
+    static DatasetSplits LoadSynthetic(string spec, string arg)
+    {
+        const string form = "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]";
+        var p = arg.Split(':');
+        if (p.Length is < 3 or > 4) throw new UsageException($"--dataset {spec}: expected {form}");
+        int Int(string s, string what) =>
+            int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+                ? v : throw new UsageException($"--dataset {spec}: {what} '{s}' is not an integer (expected {form})");
+        long seed = 0;
+        if (p.Length == 4 && !long.TryParse(p[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
+            throw new UsageException($"--dataset {spec}: SEED '{p[3]}' is not an integer (expected {form})");
+        return SyntheticDataset.Create(Int(p[0], "N_PER_CLASS"), Int(p[1], "CLASSES"), Int(p[2], "SIZE"), seed, spec);
+    }
+}

@@ -1,0 +1,349 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace HashBackdoor.Retrieval;
+
+/// <summary>
+/// Exhaustive Hamming ranking over a database of binary codes: the fast path of retrieval evaluation.
+/// </summary>
+/// <remarks>
+/// <para>For each query, database items are ranked by Hamming distance, ties broken by database order (a stable
+/// ranking: of two items at the same distance, the one with the smaller index comes first). This is exactly the order
+/// of a stable sort on distance, which <see cref="ReferenceRetrieval"/> computes the slow way.</para>
+/// <para>How: distances are XOR + 64-bit hardware popcount (<see cref="BitOperations.PopCount(ulong)"/>) over the
+/// contiguous code words, with dedicated loops for one-word (K &lt;= 64) and two-word (K &lt;= 128) codes. Distances
+/// take only K + 1 values, so instead of sorting, a counting selection keeps a histogram of the distances seen and
+/// the smallest cutoff distance <c>t</c> whose cumulative count reaches R; an item is kept as a candidate only if it
+/// can still enter the top R (distance below the cutoff, or at the cutoff while the quota there is not full), so after
+/// the first R items nearly every item costs one XOR, one popcount and one well-predicted compare. The candidates,
+/// collected in database order, are then placed by a counting sort in distance order, which keeps database order
+/// inside a distance. Queries are processed in blocks against cache-sized chunks of the database (each chunk is read
+/// once per block), and blocks run in parallel with <see cref="DegreeOfParallelism"/> workers, each with its own
+/// buffers (no allocation per query once a worker's buffers have grown).</para>
+/// <para>If R exceeds the database size, R is reduced to the database size (<see cref="EffectiveR"/>): every query
+/// then gets the whole database, ranked.</para>
+/// <para>Thread-safe: an index is immutable and may be searched from several threads at once.</para>
+/// </remarks>
+public sealed class HammingIndex
+{
+    /// <summary>Queries per block (each block's queries share the database chunks loaded into cache).</summary>
+    const int QueryBlock = 16;
+
+    /// <summary>Target size of a database chunk, in bytes (within a core's L1/L2 cache).</summary>
+    const int ChunkBytes = 32 * 1024;
+
+    /// <summary>Indexes <paramref name="database"/> (the codes are used as they are, not copied).</summary>
+    /// <param name="database">Database codes.</param>
+    /// <param name="degreeOfParallelism">Worker threads for searches; 0 (default) means
+    /// <see cref="Environment.ProcessorCount"/>.</param>
+    /// <exception cref="UsageException"><paramref name="degreeOfParallelism"/> is negative.</exception>
+    public HammingIndex(BinaryCodes database, int degreeOfParallelism = 0)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        if (degreeOfParallelism < 0) throw new UsageException($"degree of parallelism {degreeOfParallelism}: must be >= 0 (0 = all cores)");
+        Database = database;
+        DegreeOfParallelism = degreeOfParallelism == 0 ? Environment.ProcessorCount : degreeOfParallelism;
+    }
+
+    /// <summary>The database codes.</summary>
+    public BinaryCodes Database { get; }
+
+    /// <summary>Number of worker threads a search uses (queries are split among them).</summary>
+    public int DegreeOfParallelism { get; }
+
+    /// <summary>Database size N.</summary>
+    public int Count => Database.Count;
+
+    /// <summary>Code length K.</summary>
+    public int Bits => Database.Bits;
+
+    /// <summary>The number of results a search for <paramref name="topR"/> returns per query: <c>min(topR, N)</c>.</summary>
+    /// <exception cref="UsageException"><paramref name="topR"/> &lt; 1.</exception>
+    public int EffectiveR(int topR)
+    {
+        if (topR < 1) throw new UsageException($"top R = {topR}: must be at least 1");
+        return Math.Min(topR, Count);
+    }
+
+    /// <summary>The top R database indices of every query, nearest first, ties in database order.</summary>
+    /// <param name="queries">Query codes with the same K as the database.</param>
+    /// <param name="topR">R &gt;= 1; reduced to the database size if larger (<see cref="EffectiveR"/>).</param>
+    /// <returns>Row-major <c>Q x R</c> indices (R the effective R).</returns>
+    public long[] Search(BinaryCodes queries, int topR) => SearchCore(queries, topR, wantDistances: false, out _);
+
+    /// <summary>As <see cref="Search(BinaryCodes, int)"/>, also returning the Hamming distance of each result
+    /// (row-major <c>Q x R</c>, non-decreasing along a row).</summary>
+    public long[] Search(BinaryCodes queries, int topR, out int[] distances)
+    {
+        long[] idx = SearchCore(queries, topR, wantDistances: true, out int[]? d);
+        distances = d!;
+        return idx;
+    }
+
+    /// <summary>Hamming distances from query <paramref name="queryIndex"/> to every database code, in database order.</summary>
+    public int[] Distances(BinaryCodes queries, int queryIndex)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        Database.RequireSameBits(queries);
+        var d = new int[Count];
+        FillDistances(queries.Get(queryIndex), d);
+        return d;
+    }
+
+    long[] SearchCore(BinaryCodes queries, int topR, bool wantDistances, out int[]? distances)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        Database.RequireSameBits(queries);
+        int r = EffectiveR(topR);
+        long total = (long)queries.Count * r;
+        if (total > Array.MaxLength) throw new UsageException($"{queries.Count} queries x top {r} = {total} results do not fit in one array");
+        var idx = new long[total];
+        int[]? dist = wantDistances ? new int[total] : null;
+        Rank(queries, r, (first, count, blockIdx, blockDist) =>
+        {
+            long o = (long)first * r;
+            for (int k = 0; k < count * r; k++) idx[o + k] = blockIdx[k];
+            if (dist is not null) Array.Copy(blockDist, 0, dist, o, (long)count * r);
+        });
+        distances = dist;
+        return idx;
+    }
+
+    /// <summary>Receives the ranking of queries <c>[first, first + count)</c>: <paramref name="indices"/> and
+    /// <paramref name="distances"/> hold <c>count x R</c> row-major entries (the arrays may be longer; they are reused
+    /// after the call returns). Called on worker threads, concurrently for different blocks.</summary>
+    internal delegate void BlockSink(int first, int count, int[] indices, int[] distances);
+
+    /// <summary>Ranks every query (top <paramref name="r"/>, already effective) and hands the results block by block to
+    /// <paramref name="sink"/>, without materialising all of them.</summary>
+    internal void Rank(BinaryCodes queries, int r, BlockSink sink)
+    {
+        int q = queries.Count;
+        if (q == 0 || r == 0) return;
+        int blockSize = Math.Max(1, Math.Min(QueryBlock, (q + DegreeOfParallelism - 1) / DegreeOfParallelism));
+        int blocks = (q + blockSize - 1) / blockSize;
+        if (DegreeOfParallelism == 1 || blocks == 1)
+        {
+            var worker = new RankWorker(this, r, blockSize);
+            for (int b = 0; b < blocks; b++) worker.RunBlock(queries, b * blockSize, Math.Min(blockSize, q - b * blockSize), sink);
+            return;
+        }
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = DegreeOfParallelism },
+            () => new RankWorker(this, r, blockSize),
+            (b, _, worker) =>
+            {
+                worker.RunBlock(queries, b * blockSize, Math.Min(blockSize, q - b * blockSize), sink);
+                return worker;
+            },
+            _ => { });
+    }
+
+    /// <summary>Distances from one query to every database code, into <paramref name="dest"/> (length N).</summary>
+    internal unsafe void FillDistances(ReadOnlySpan<ulong> query, Span<int> dest)
+    {
+        int n = Count, w = Database.WordsPerCode;
+        fixed (ulong* db = Database.WordArray)
+        fixed (ulong* qp = query)
+        fixed (int* d = dest)
+        {
+            if (w == 1)
+            {
+                ulong q0 = qp[0];
+                for (int j = 0; j < n; j++) d[j] = BitOperations.PopCount(q0 ^ db[j]);
+            }
+            else
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    ulong* c = db + (long)j * w;
+                    int s = 0;
+                    for (int k = 0; k < w; k++) s += BitOperations.PopCount(qp[k] ^ c[k]);
+                    d[j] = s;
+                }
+            }
+        }
+    }
+
+    /// <summary>The running top-R selection of one query.</summary>
+    sealed class Selection
+    {
+        readonly int _r;
+        readonly int _bits;
+        public readonly int[] Hist;       // counts of kept candidates by distance; exact for d <= T
+        public ulong[] Cand = new ulong[1024]; // (distance << 32) | index, in database order
+        public int NCand;
+        public int T;      // cutoff: smallest distance whose cumulative count reaches R (K until R items are seen)
+        public int Count;  // kept candidates with distance <= T
+        public int Limit;  // a new item is kept iff its distance < Limit
+
+        public Selection(int bits, int r)
+        {
+            _bits = bits;
+            _r = r;
+            Hist = new int[bits + 1];
+            Reset();
+        }
+
+        public void Reset()
+        {
+            Array.Clear(Hist, 0, Math.Min(T, _bits) + 1);
+            T = _bits;
+            Count = 0;
+            NCand = 0;
+            Limit = _bits + 1;
+        }
+
+        /// <summary>Keeps item <paramref name="j"/> at distance <paramref name="d"/> (&lt; Limit) and returns the new Limit.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public int Accept(int j, int d)
+        {
+            if (NCand == Cand.Length) MakeRoom();
+            Cand[NCand++] = ((ulong)(uint)d << 32) | (uint)j;
+            Hist[d]++;
+            if (++Count >= _r)
+            {
+                // Lower the cutoff while the items strictly below it already fill the top R. Items at the old cutoff
+                // can no longer enter; items at the new cutoff enter only until the quota there is full, which it
+                // now is, so from here on only distances strictly below T are kept.
+                int t = T;
+                while (Count - Hist[t] >= _r)
+                {
+                    Count -= Hist[t];
+                    Hist[t] = 0;
+                    t--;
+                }
+                T = t;
+                Limit = t;
+            }
+            return Limit;
+        }
+
+        void MakeRoom()
+        {
+            // Drop candidates that fell above the cutoff (stable), then grow if that freed too little.
+            int t = T, k = 0;
+            ulong[] c = Cand;
+            for (int i = 0; i < NCand; i++)
+                if ((int)(c[i] >> 32) <= t) c[k++] = c[i];
+            NCand = k;
+            if (k > c.Length / 2) Array.Resize(ref Cand, c.Length * 2);
+        }
+
+        /// <summary>Writes the top R (all items must have been scanned) into the given rows, nearest first.</summary>
+        public void Emit(Span<int> outIdx, Span<int> outDist, int[] pos)
+        {
+            int t = T, acc = 0;
+            for (int d = 0; d <= t; d++)
+            {
+                pos[d] = acc;
+                acc += Hist[d];
+            }
+            ulong[] c = Cand;
+            for (int i = 0; i < NCand; i++)
+            {
+                ulong e = c[i];
+                int d = (int)(e >> 32);
+                if (d > t) continue;
+                int p = pos[d];
+                if (p >= _r) continue; // only possible at d == t, past the quota there
+                pos[d] = p + 1;
+                outIdx[p] = (int)(uint)e;
+                outDist[p] = d;
+            }
+        }
+    }
+
+    /// <summary>One worker's buffers: a selection per query of a block, and the block's output rows.</summary>
+    sealed class RankWorker
+    {
+        readonly HammingIndex _index;
+        readonly int _r;
+        readonly Selection[] _sel;
+        readonly int[] _outIdx, _outDist, _pos;
+        readonly ulong[] _queryWords;
+
+        public RankWorker(HammingIndex index, int r, int blockSize)
+        {
+            _index = index;
+            _r = r;
+            _sel = new Selection[blockSize];
+            for (int i = 0; i < blockSize; i++) _sel[i] = new Selection(index.Bits, r);
+            _outIdx = new int[blockSize * r];
+            _outDist = new int[blockSize * r];
+            _pos = new int[index.Bits + 1];
+            _queryWords = new ulong[blockSize * index.Database.WordsPerCode];
+        }
+
+        public unsafe void RunBlock(BinaryCodes queries, int first, int count, BlockSink sink)
+        {
+            BinaryCodes db = _index.Database;
+            int w = db.WordsPerCode, n = db.Count;
+            Array.Copy(queries.WordArray, (long)first * w, _queryWords, 0, (long)count * w);
+            for (int i = 0; i < count; i++) _sel[i].Reset();
+            int chunk = Math.Max(64, ChunkBytes / (8 * w));
+            fixed (ulong* dbp = db.WordArray)
+            fixed (ulong* qw = _queryWords)
+            {
+                for (int c0 = 0; c0 < n; c0 += chunk)
+                {
+                    int c1 = Math.Min(n, c0 + chunk);
+                    for (int i = 0; i < count; i++)
+                    {
+                        Selection s = _sel[i];
+                        if (w == 1) ScanOneWord(dbp, c0, c1, qw[i], s);
+                        else if (w == 2) ScanTwoWords(dbp, c0, c1, qw[2 * i], qw[2 * i + 1], s);
+                        else ScanWords(dbp, w, c0, c1, qw + (long)i * w, s);
+                    }
+                }
+            }
+            for (int i = 0; i < count; i++)
+                _sel[i].Emit(_outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r), _pos);
+            sink(first, count, _outIdx, _outDist);
+        }
+
+        static unsafe void ScanOneWord(ulong* db, int start, int end, ulong q, Selection s)
+        {
+            int limit = s.Limit;
+            int j = start;
+            for (; j + 4 <= end; j += 4)
+            {
+                int d0 = BitOperations.PopCount(q ^ db[j]);
+                int d1 = BitOperations.PopCount(q ^ db[j + 1]);
+                int d2 = BitOperations.PopCount(q ^ db[j + 2]);
+                int d3 = BitOperations.PopCount(q ^ db[j + 3]);
+                if (d0 < limit) limit = s.Accept(j, d0);
+                if (d1 < limit) limit = s.Accept(j + 1, d1);
+                if (d2 < limit) limit = s.Accept(j + 2, d2);
+                if (d3 < limit) limit = s.Accept(j + 3, d3);
+            }
+            for (; j < end; j++)
+            {
+                int d = BitOperations.PopCount(q ^ db[j]);
+                if (d < limit) limit = s.Accept(j, d);
+            }
+        }
+
+        static unsafe void ScanTwoWords(ulong* db, int start, int end, ulong q0, ulong q1, Selection s)
+        {
+            int limit = s.Limit;
+            ulong* p = db + 2L * start;
+            for (int j = start; j < end; j++, p += 2)
+            {
+                int d = BitOperations.PopCount(q0 ^ p[0]) + BitOperations.PopCount(q1 ^ p[1]);
+                if (d < limit) limit = s.Accept(j, d);
+            }
+        }
+
+        static unsafe void ScanWords(ulong* db, int w, int start, int end, ulong* q, Selection s)
+        {
+            int limit = s.Limit;
+            ulong* p = db + (long)w * start;
+            for (int j = start; j < end; j++, p += w)
+            {
+                int d = 0;
+                for (int k = 0; k < w; k++) d += BitOperations.PopCount(q[k] ^ p[k]);
+                if (d < limit) limit = s.Accept(j, d);
+            }
+        }
+    }
+}

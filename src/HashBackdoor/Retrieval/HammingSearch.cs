@@ -1,0 +1,61 @@
+namespace HashBackdoor.Retrieval;
+
+/// <summary>
+/// File-level Hamming search, the library side of <c>hashbd search --database DB.npy --queries Q.npy --topk R --out TOP.npy</c>,
+/// and .npy input/output of binary codes in the FAISS layout.
+/// </summary>
+public static class HammingSearch
+{
+    /// <summary>What <see cref="SearchFiles"/> did.</summary>
+    /// <param name="DatabaseCount">Database codes N.</param>
+    /// <param name="QueryCount">Query codes Q.</param>
+    /// <param name="Bits">Code length K.</param>
+    /// <param name="R">Results per query written (the requested R, reduced to N if larger).</param>
+    public sealed record Summary(int DatabaseCount, int QueryCount, int Bits, int R);
+
+    /// <summary>Reads codes stored as a 2-D uint8 .npy of shape <c>[N, K/8]</c> in the FAISS binary layout.</summary>
+    /// <exception cref="DataException">Not a 2-D uint8 array with at least one column, or any .npy problem.</exception>
+    public static BinaryCodes ReadCodes(string path)
+    {
+        byte[] bytes = NpyFile.ReadUInt8Matrix(path, out int rows, out int columns);
+        if (columns < 1) throw new DataException(path, $"codes array has shape ({rows}, {columns}): at least one byte per code is needed");
+        if (columns * 8L > BinaryCodes.MaxBits) throw new DataException(path, $"codes of {columns * 8L} bits exceed the supported {BinaryCodes.MaxBits}");
+        return BinaryCodes.FromFaissBytes(bytes, columns * 8);
+    }
+
+    /// <summary>Writes codes as a 2-D uint8 .npy of shape <c>[N, K/8]</c> in the FAISS binary layout, atomically.</summary>
+    public static void WriteCodes(string path, BinaryCodes codes)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        NpyFile.Write(path, codes.ToFaissBytes(), codes.Count, codes.BytesPerCode);
+    }
+
+    /// <summary>Ranks every query code against every database code by Hamming distance (ties in database order) and
+    /// writes the top R database indices as int64 <c>[Q, R]</c> to <paramref name="outNpy"/>, atomically.</summary>
+    /// <param name="databaseNpy">uint8 <c>[N, K/8]</c> codes, FAISS layout.</param>
+    /// <param name="queriesNpy">uint8 <c>[Q, K/8]</c> codes, FAISS layout, same K.</param>
+    /// <param name="topR">R &gt;= 1; reduced to N if larger.</param>
+    /// <param name="outNpy">Output path.</param>
+    /// <param name="degreeOfParallelism">Worker threads, 0 = all cores.</param>
+    /// <exception cref="UsageException">R &lt; 1 (the message names <c>--topk</c>).</exception>
+    /// <exception cref="DataException">A file is missing, malformed, not 2-D uint8, the database is empty, or the two K
+    /// differ (the message names the offending file).</exception>
+    public static Summary SearchFiles(string databaseNpy, string queriesNpy, int topR, string outNpy, int degreeOfParallelism = 0)
+    {
+        ArgumentNullException.ThrowIfNull(databaseNpy);
+        ArgumentNullException.ThrowIfNull(queriesNpy);
+        ArgumentNullException.ThrowIfNull(outNpy);
+        if (topR < 1) throw new UsageException($"--topk {topR}: must be at least 1");
+        if (degreeOfParallelism < 0) throw new UsageException($"--threads {degreeOfParallelism}: must be >= 0 (0 = all cores)");
+        BinaryCodes db = ReadCodes(databaseNpy);
+        if (db.Count == 0) throw new DataException(databaseNpy, "the database holds no codes");
+        BinaryCodes queries = ReadCodes(queriesNpy);
+        if (queries.Bits != db.Bits)
+            throw new DataException(queriesNpy, $"query codes have {queries.Bits} bits but the database {databaseNpy} has {db.Bits}");
+        var index = new HammingIndex(db, degreeOfParallelism);
+        int r = index.EffectiveR(topR);
+        long[] top = index.Search(queries, r);
+        NpyFile.Write(outNpy, top, queries.Count, r);
+        return new Summary(db.Count, queries.Count, db.Bits, r);
+    }
+}
