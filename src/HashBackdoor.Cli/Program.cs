@@ -1,10 +1,23 @@
+using System.CommandLine;
+using HashBackdoor.Cli.Commands;
+
 namespace HashBackdoor.Cli;
 
+/// <summary>The <c>hashbd</c> command: parses flags into the library's options and renders progress. Exit codes:
+/// 0 success, 1 unexpected failure, 2 usage error (bad flag or config), 3 data error (bad input file), 4 numerical fault,
+/// 130 interrupted.</summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        Console.WriteLine("hashbd: under construction");
-        return 0;
+        var root = new RootCommand("HashBackdoor: deep hashing retrieval, clean-label backdoors (CIBA) and their evaluation.");
+        root.Options.Add(CliRunner.Verbose);
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(EncodeCommand.Create());
+        root.Subcommands.Add(SearchCommand.Create());
+        root.Subcommands.Add(ExperimentCommand.Create());
+        root.Subcommands.Add(AblateCommand.Create());
+        return CliRunner.Invoke(root, args);
     }
 }

@@ -36,3 +36,22 @@ public static class HashEncoder
         }
     }
 }
+
+/// <summary>Conversions from the model's sign tensors to the retrieval layer's packed codes.</summary>
+public static class CodeConversion
+{
+    /// <summary>Packs sign codes [N, K] (float) into <see cref="Retrieval.BinaryCodes"/>; exact zeros go to bit 0 and are
+    /// counted in <paramref name="exactZeros"/>.</summary>
+    public static Retrieval.BinaryCodes ToBinaryCodes(Tensor signs, out long exactZeros)
+    {
+        using var c = signs.to_type(ScalarType.Float32).cpu().contiguous();
+        return Retrieval.BinaryCodes.FromSigns(c.data<float>().ToArray(), (int)c.shape[1], out exactZeros);
+    }
+
+    /// <summary>Multi-hot labels [N, C] as label sets.</summary>
+    public static Retrieval.LabelSets ToLabelSets(Tensor labels)
+    {
+        using var c = labels.to_type(ScalarType.Float32).cpu().contiguous();
+        return Retrieval.LabelSets.FromMultiHot(c.data<float>().ToArray(), (int)c.shape[1]);
+    }
+}

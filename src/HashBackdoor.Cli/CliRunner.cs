@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Spectre.Console;
+
+namespace HashBackdoor.Cli;
+
+/// <summary>Turns every failure into one line on stderr and a documented exit code; a stack trace only with --verbose.</summary>
+public static class CliRunner
+{
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces of failures", Recursive = true };
+
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"hashbd: {parse.Errors[0].Message} (see hashbd --help)");
+            return 2;
+        }
+        bool verbose = parse.GetValue(Verbose);
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            Cancel = cts.Token;
+            HashBackdoor.Experiments.CliCancellation.Token = cts.Token;
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            var inner = e is AggregateException { InnerExceptions.Count: 1 } ae ? ae.InnerExceptions[0] : e;
+            int code = inner switch
+            {
+                HashBackdoorException h => h.ExitCode,
+                OperationCanceledException => 130,
+                _ => 1,
+            };
+            string msg = inner is OperationCanceledException ? "interrupted; run again with --resume to continue" : inner.Message.ReplaceLineEndings(" ");
+            Console.Error.WriteLine($"hashbd: error: {msg}");
+            if (verbose) Console.Error.WriteLine(inner.ToString());
+            return code;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>Cancelled by Ctrl+C.</summary>
+    public static CancellationToken Cancel { get; private set; }
+
+    /// <summary>Whether progress bars can be drawn (not when output is redirected).</summary>
+    public static bool Interactive => !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+}

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using HashBackdoor.Data;
+using HashBackdoor.Experiments;
+using HashBackdoor.Hashing;
+
+namespace HashBackdoor.Cli.Commands;
+
+/// <summary><c>hashbd train</c>: train a deep hashing model on a dataset's protocol split.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var d = new HashTrainerOptions();
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR[,TEST], list:ROOT:TRAIN[,TEST], synthetic:...", DefaultValueFactory = _ => "fashion-mnist" };
+        var arch = new Option<string>("--arch") { Description = "Backbone: small-cnn, vgg11, resnet18", DefaultValueFactory = _ => "small-cnn" };
+        var bits = new Option<int>("--bits") { Description = "Code length K (a multiple of 8)", DefaultValueFactory = _ => 48 };
+        var loss = new Option<string>("--loss") { Description = "pairwise (divisor B, reference), pairwise-k (divisor K), dpsh, hashnet, csq", DefaultValueFactory = _ => d.Loss };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => d.Epochs };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => d.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "Learning rate of the hash layer", DefaultValueFactory = _ => d.LearningRate };
+        var bbScale = new Option<double>("--backbone-lr-scale") { Description = "Backbone lr as a multiple of --lr", DefaultValueFactory = _ => d.BackboneLrScale };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam or sgd", DefaultValueFactory = _ => d.Optimizer };
+        var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => d.WeightDecay };
+        var schedule = new Option<string>("--schedule") { Description = "none or cosine", DefaultValueFactory = _ => d.Schedule };
+        var augment = new Option<string>("--augment") { Description = "none, flip, flip-shift", DefaultValueFactory = _ => d.Augmentation };
+        var seed = new Option<long>("--seed") { Description = "Seed of weights, shuffling and augmentation", DefaultValueFactory = _ => 0 };
+        var protocolSeed = new Option<long>("--protocol-seed") { Description = "Seed of the query/train/database split", DefaultValueFactory = _ => 0 };
+        var qpc = new Option<int>("--query-per-class") { DefaultValueFactory = _ => 100 };
+        var tpc = new Option<int>("--train-per-class") { DefaultValueFactory = _ => 500 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the last epoch checkpoint in --out" };
+        var device = CommonOptions.Device();
+        var outDir = CommonOptions.Out("Run folder to create (model.hbm, run.json, checkpoint/)");
+        var cmd = new Command("train", "Train a deep hashing model on the protocol's training split")
+        {
+            dataset, arch, bits, loss, epochs, batch, lr, bbScale, optimizer, wd, schedule, augment, seed, protocolSeed, qpc, tpc, resume, device, outDir,
+        };
+        cmd.SetAction(p =>
+        {
+            var request = new TrainRequest
+            {
+                Dataset = p.GetValue(dataset)!, Architecture = p.GetValue(arch)!, Bits = p.GetValue(bits), OutDir = p.GetValue(outDir)!,
+                Resume = p.GetValue(resume), Device = p.GetValue(device)!,
+                Protocol = new ProtocolOptions { Seed = p.GetValue(protocolSeed), QueryPerClass = p.GetValue(qpc), TrainPerClass = p.GetValue(tpc) },
+                Trainer = new HashTrainerOptions
+                {
+                    Loss = p.GetValue(loss)!, Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
+                    BackboneLrScale = p.GetValue(bbScale), Optimizer = p.GetValue(optimizer)!, WeightDecay = p.GetValue(wd),
+                    Schedule = p.GetValue(schedule)!, Augmentation = p.GetValue(augment)!, Seed = p.GetValue(seed),
+                },
+            };
+            new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1).Validate();
+            request.Trainer.Validate();
+            SpectreProgress.Run(progress => TrainPipeline.Run(request, progress));
+            return 0;
+        });
+        return cmd;
+    }
+}
