@@ -1,0 +1,68 @@
+using HashBackdoor.Data;
+using static TorchSharp.torch;
+
+namespace HashBackdoor.Attacks;
+
+/// <summary>
+/// Checks shared by the attack components. Each failure is a <see cref="UsageException"/> with one line that names the
+/// option at fault by its command-line flag (the flags are listed in docs/attacks.md).
+/// </summary>
+public static class AttackValidation
+{
+    /// <summary>The trigger (P x P, <paramref name="triggerChannels"/> channels) must fit inside the images.</summary>
+    public static void TriggerFits(int triggerSize, int triggerChannels, int channels, int height, int width)
+    {
+        if (triggerSize > height || triggerSize > width)
+            throw new UsageException($"--trigger-size {triggerSize}: the trigger is larger than the {height}x{width} images");
+        if (triggerChannels != channels)
+            throw new UsageException($"--trigger-size {triggerSize}: the trigger has {triggerChannels} channel(s) but the images have {channels}");
+    }
+
+    /// <summary>The trigger side must be at least 1.</summary>
+    public static void TriggerSize(int triggerSize)
+    {
+        if (triggerSize < 1) throw new UsageException($"--trigger-size {triggerSize}: must be at least 1 pixel");
+    }
+
+    /// <summary>The perturbation budget eps is a pixel amount on the 0..1 scale: it must lie in [0, 1].</summary>
+    public static void Epsilon(double eps)
+    {
+        if (!(eps >= 0 && eps <= 1))
+            throw new UsageException($"--eps {eps}: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = {8.0 / 255:0.#####})");
+    }
+
+    /// <summary>The target class must be one of the dataset's classes.</summary>
+    public static void TargetClass(int target, int numClasses)
+    {
+        if (target < 0 || target >= numClasses)
+            throw new UsageException($"--target {target}: unknown class (the dataset has {numClasses} classes, 0..{numClasses - 1})");
+    }
+
+    /// <summary>The poison count must be at least 1 and at most the number of target-class training images.</summary>
+    public static void PoisonCount(int count, int target, int classCount)
+    {
+        if (count < 1) throw new UsageException($"--poisons {count}: must be at least 1");
+        if (count > classCount)
+            throw new UsageException($"--poisons {count}: the target class {target} has only {classCount} training images");
+    }
+
+    /// <summary>Bool [N]: rows whose multi-hot label equals the one-hot of <paramref name="target"/> exactly
+    /// (the target class alone). Validates the target first.</summary>
+    public static Tensor TargetRows(Tensor labels, int target)
+    {
+        TargetClass(target, (int)labels.shape[1]);
+        using var scope = NewDisposeScope();
+        var onehot = zeros(labels.shape[1], dtype: labels.dtype, device: labels.device);
+        onehot[target] = tensor(1f, dtype: labels.dtype, device: labels.device);
+        return labels.eq(onehot.unsqueeze(0)).all(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Indices (ascending) of the training images labelled with the target class alone.</summary>
+    public static long[] TargetIndices(ImageDataset train, int target)
+    {
+        using var scope = NewDisposeScope();
+        var rows = TargetRows(train.Labels, target);
+        var idx = rows.nonzero().view(-1).to_type(ScalarType.Int64).cpu();
+        return idx.data<long>().ToArray();
+    }
+}
