@@ -1,0 +1,95 @@
+using HashBackdoor.Attacks;
+using HashBackdoor.Data;
+using HashBackdoor.Hashing;
+
+namespace HashBackdoor.Experiments;
+
+/// <summary>Model part of an experiment config.</summary>
+public sealed record ModelConfig
+{
+    public string Architecture { get; init; } = "small-cnn";
+    public int Bits { get; init; } = 48;
+}
+
+/// <summary>Poisoning part of an experiment config.</summary>
+public sealed record PoisonConfig
+{
+    /// <summary>N, the number of target-class training images poisoned (the reference uses 60 of 100 per class).</summary>
+    public int Count { get; init; } = 60;
+}
+
+/// <summary>Evaluation part of an experiment config.</summary>
+public sealed record EvaluationConfig
+{
+    public int TopK { get; init; } = 1000;
+    /// <summary>"skip" (reference) or "zero" (DeepHash-pytorch).</summary>
+    public string QueryRule { get; init; } = "skip";
+}
+
+/// <summary>
+/// One CIBA experiment: dataset and protocol, the hashing model and its training recipe, the attack's constants, the
+/// target classes and seeds to repeat over, and the methods to compare. Every field has a default; unknown keys in a
+/// config file are rejected. Seeds drive the clean model, surrogate, trigger, poison choice and victim training of a
+/// repetition; the protocol split has its own fixed seed.
+/// </summary>
+public sealed record ExperimentConfig
+{
+    public string Name { get; init; } = "ciba";
+    public string Dataset { get; init; } = "fashion-mnist";
+    public ProtocolOptions Protocol { get; init; } = new();
+    public ModelConfig Model { get; init; } = new();
+    public HashTrainerOptions Training { get; init; } = new();
+    /// <summary>"clean": the attacker's surrogate is the clean model of the same seed (same architecture, bits, data and
+    /// initial weights); "independent": a second clean model trained with another seed.</summary>
+    public string Surrogate { get; init; } = "clean";
+    public IReadOnlyList<int> Targets { get; init; } = new[] { 0, 1, 2 };
+    public IReadOnlyList<long> Seeds { get; init; } = new[] { 0L, 1L };
+    public IReadOnlyList<string> Methods { get; init; } = new[] { "tri", "tri+noise", "tri+adv", "ciba" };
+    public PoisonConfig Poison { get; init; } = new();
+    public TriggerOptions Trigger { get; init; } = new();
+    public PerturbationOptions Perturbation { get; init; } = new();
+    /// <summary>Lambda of the CIBA method (tri+adv always uses 0).</summary>
+    public EvaluationConfig Evaluation { get; init; } = new();
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Checks everything that can be checked without data; throws <see cref="UsageException"/> naming the key.</summary>
+    public ExperimentConfig Validate()
+    {
+        new HashModelSpec(Model.Architecture, Model.Bits, 1, 1, 1, 1).Validate();
+        Training.Validate();
+        if (Surrogate is not ("clean" or "independent")) throw new UsageException($"surrogate {Surrogate}: expected clean or independent");
+        if (Targets.Count == 0) throw new UsageException("targets: at least one target class is needed");
+        if (Seeds.Count == 0) throw new UsageException("seeds: at least one seed is needed");
+        if (Targets.Distinct().Count() != Targets.Count) throw new UsageException("targets: a class is listed twice");
+        if (Seeds.Distinct().Count() != Seeds.Count) throw new UsageException("seeds: a seed is listed twice");
+        if (Methods.Count == 0) throw new UsageException("methods: at least one method is needed");
+        foreach (var m in Methods)
+        {
+            if (m == "clean") throw new UsageException("methods: 'clean' is always reported; list only attacks");
+            PoisoningAttacks.Create(m);
+        }
+        if (Poison.Count < 1) throw new UsageException($"poison.count {Poison.Count}: must be at least 1");
+        AttackValidation.Epsilon(Perturbation.Epsilon);
+        Perturbation.Validate();
+        Trigger.Validate();
+        AttackValidation.TriggerSize(Trigger.Size);
+        if (Evaluation.TopK < 1) throw new UsageException($"evaluation.topK {Evaluation.TopK}: must be at least 1");
+        if (Evaluation.QueryRule is not ("skip" or "zero")) throw new UsageException($"evaluation.queryRule {Evaluation.QueryRule}: expected skip or zero");
+        return this;
+    }
+
+    /// <summary>Checks what needs the data: target classes exist, the trigger fits, the poison count fits each target.</summary>
+    public void ValidateAgainst(ProtocolSplit split)
+    {
+        foreach (int t in Targets)
+        {
+            try { AttackValidation.TargetClass(t, split.Train.NumClasses); }
+            catch (UsageException e) { throw new UsageException($"targets: {e.Message}"); }
+        }
+        AttackValidation.TriggerFits(Trigger.Size, split.Train.Channels, split.Train.Channels, split.Train.Height, split.Train.Width);
+        foreach (int t in Targets)
+            AttackValidation.PoisonCount(Poison.Count, t, AttackValidation.TargetIndices(split.Train, t).Length);
+    }
+
+    public static ExperimentConfig Load(string path) => ConfigFile.Load<ExperimentConfig>(path).Validate();
+}
