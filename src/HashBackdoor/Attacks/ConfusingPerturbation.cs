@@ -143,7 +143,7 @@ public sealed class ConfusingPerturbation
         var loss = adv.mul(1 - lambda);
         if (g > 1 && lambda != 0)
         {
-            var others = u.matmul(snapshot.sum(0));         // sum_m <u_j, s_m>, own snapshot included
+            var others = u.matmul(snapshot.sum(new long[] { 0 }));         // sum_m <u_j, s_m>, own snapshot included
             var own = u.mul(u).sum(1);                      // <u_j, u_j>, live
             var disp = own.sub(others).div((double)k * (g - 1));
             loss = loss.add(disp.mul(lambda));
