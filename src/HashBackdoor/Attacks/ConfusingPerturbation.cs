@@ -65,7 +65,8 @@ public sealed class ConfusingPerturbation
         Tensor? x = null, delta = null, clean = null;
         try
         {
-            x = images.to_type(ScalarType.Float32).to(device).DetachFromDisposeScope();
+            using (NewDisposeScope())
+                x = images.to_type(ScalarType.Float32).to(device).DetachFromDisposeScope();
             delta = zeros_like(x).DetachFromDisposeScope();
             clean = CleanOutputs(surrogate, x, o.GroupSize).DetachFromDisposeScope();
             for (int round = 0; round < o.Rounds; round++)

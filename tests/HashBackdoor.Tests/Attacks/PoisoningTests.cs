@@ -164,6 +164,21 @@ public class PoisoningTests
     }
 
     [Fact]
+    public void ReportStripShowsOriginalPerturbationAndPoisonedImage()
+    {
+        using var train = AttackTestData.Dataset(perClass: 4);
+        using var trigger = Trigger();
+        using var set = new TriggerNoiseAttack().Poison(train, Context(trigger, null, count: 2));
+        using var bitmap = SkiaSharp.SKBitmap.Decode(AttackImages.PoisonStripPng(set, 1, scale: 2));
+        Assert.Equal((3 * 12 + 2) * 2, bitmap.Width);
+        Assert.Equal(12 * 2, bitmap.Height);
+        Assert.Equal(255, bitmap.GetPixel(24, 5).Red);                           // the white gap after the original
+        using var poisoned = set.PoisonedImages[1];
+        Assert.Equal(255, bitmap.GetPixel(2 * (2 * 13 + 11), 2 * 11).Red);       // trigger's last pixel is 1.0
+        Assert.Equal((byte)Math.Round(poisoned[0, 0, 0].item<float>() * 255), bitmap.GetPixel(2 * 26, 0).Red);
+    }
+
+    [Fact]
     public void PoisonSetOutlivesTheCallersTrigger()
     {
         using var train = AttackTestData.Dataset(perClass: 4);
