@@ -65,7 +65,8 @@ public sealed class ConfusingPerturbation
         Tensor? x = null, delta = null, clean = null;
         try
         {
-            x = images.to_type(ScalarType.Float32).to(device).DetachFromDisposeScope();
+            using (NewDisposeScope())
+                x = images.to_type(ScalarType.Float32).to(device).DetachFromDisposeScope();
             delta = zeros_like(x).DetachFromDisposeScope();
             clean = CleanOutputs(surrogate, x, o.GroupSize).DetachFromDisposeScope();
             for (int round = 0; round < o.Rounds; round++)
@@ -143,7 +144,7 @@ public sealed class ConfusingPerturbation
         var loss = adv.mul(1 - lambda);
         if (g > 1 && lambda != 0)
         {
-            var others = u.matmul(snapshot.sum(0));         // sum_m <u_j, s_m>, own snapshot included
+            var others = u.matmul(snapshot.sum(new long[] { 0 }));         // sum_m <u_j, s_m>, own snapshot included
             var own = u.mul(u).sum(1);                      // <u_j, u_j>, live
             var disp = own.sub(others).div((double)k * (g - 1));
             loss = loss.add(disp.mul(lambda));

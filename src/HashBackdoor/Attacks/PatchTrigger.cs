@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
-using SkiaSharp;
 using static TorchSharp.torch;
 
 namespace HashBackdoor.Attacks;
@@ -158,27 +156,8 @@ public sealed class PatchTrigger : IDisposable
     /// scale x scale block), so a 4x4 trigger is visible in a report.</summary>
     public byte[] EnlargedPng(int scale)
     {
-        if (scale < 1) throw new ArgumentOutOfRangeException(nameof(scale), scale, "scale must be at least 1");
         if (Channels is not (1 or 3)) throw new UsageException($"--trigger-size {Size}: a {Channels}-channel trigger cannot be drawn as PNG (1 or 3 channels)");
-        using var scope = NewDisposeScope();
-        var img = Pattern.detach().cpu().clamp(0, 1).mul(255).round().to_type(ScalarType.Byte);
-        if (scale > 1) img = img.repeat_interleave(scale, 1).repeat_interleave(scale, 2);
-        int side = (int)img.shape[1];
-        var hwc = img.permute(1, 2, 0);
-        SKColorType colorType = SKColorType.Gray8;
-        if (Channels == 3)
-        {
-            hwc = cat(new[] { hwc, full(new long[] { side, side, 1 }, 255, dtype: ScalarType.Byte) }, 2);
-            colorType = SKColorType.Rgba8888;
-        }
-        byte[] pixels = hwc.contiguous().data<byte>().ToArray();
-        int bpp = Channels == 3 ? 4 : 1;
-        using var bitmap = new SKBitmap(new SKImageInfo(side, side, colorType, SKAlphaType.Opaque));
-        IntPtr dst = bitmap.GetPixels();
-        for (int row = 0; row < side; row++)
-            Marshal.Copy(pixels, row * side * bpp, dst + row * bitmap.RowBytes, side * bpp);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
+        return AttackImages.Png(Pattern, scale);
     }
 
     /// <summary>The pattern values as a managed array in channel, row, column order.</summary>

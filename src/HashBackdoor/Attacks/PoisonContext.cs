@@ -53,7 +53,8 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
         }
         AttackValidation.PoisonCount(Options.Count, TargetClass, eligible.Length);
         using var scope = NewDisposeScope();
-        var gen = new Generator().manual_seed(StreamSeed(1));
+        using var gen = new Generator();
+        gen.manual_seed(StreamSeed(1));
         var perm = randperm(eligible.Length, generator: gen).narrow(0, 0, Options.Count).sort().Values.contiguous();
         return perm.data<long>().ToArray().Select(j => eligible[j]).ToArray();
     }

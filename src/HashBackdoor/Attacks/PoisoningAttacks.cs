@@ -46,9 +46,12 @@ public static class PoisoningAttacks
     private static Dictionary<string, Func<IPoisoningAttack>> Discover()
     {
         var found = new Dictionary<string, Func<IPoisoningAttack>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var type in typeof(PoisoningAttacks).Assembly.GetTypes())
+        Type?[] types;
+        try { types = typeof(PoisoningAttacks).Assembly.GetTypes(); }
+        catch (ReflectionTypeLoadException e) { types = e.Types; }
+        foreach (var type in types)
         {
-            if (type.IsAbstract || type.IsInterface || !typeof(IPoisoningAttack).IsAssignableFrom(type)) continue;
+            if (type is null || type.IsAbstract || type.IsInterface || !typeof(IPoisoningAttack).IsAssignableFrom(type)) continue;
             var ctor = type.GetConstructor(BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes);
             if (ctor is null) continue;
             var name = ((IPoisoningAttack)ctor.Invoke(null)).Name;

@@ -22,7 +22,8 @@ public sealed class TriggerNoiseAttack : IPoisoningAttack
         double eps = context.Perturbation.Epsilon;
         using var scope = NewDisposeScope();
         var originals = train.Images.index_select(0, tensor(indices, ScalarType.Int64).to(train.Images.device)).cpu();
-        var gen = new Generator().manual_seed(context.StreamSeed(2));
+        using var gen = new Generator();
+        gen.manual_seed(context.StreamSeed(2));
         var noise = rand(originals.shape, generator: gen).mul(2 * eps).sub(eps);
         var perturbed = originals.add(noise).clamp(0, 1);
         return PoisonSet.Fixed(Name, context.TargetClass, train, indices, perturbed, context.Trigger);

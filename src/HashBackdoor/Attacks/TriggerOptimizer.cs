@@ -53,9 +53,10 @@ public sealed class TriggerOptimizer
         var device = surrogate.parameters().First().device;
         bool wasTraining = surrogate.training;
         surrogate.eval();
-        var gen = new Generator().manual_seed(o.Seed);
+        using var gen = new Generator();
+        gen.manual_seed(o.Seed);
         using var anchorDev = anchor.to_type(ScalarType.Float32).to(device);
-        var pattern = full(new long[] { c, o.Size, o.Size }, o.InitValue, dtype: ScalarType.Float32, device: device);
+        var pattern = full(new long[] { c, o.Size, o.Size }, o.InitValue, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
         try
         {
             for (int step = 0; step < o.Steps; step++)
@@ -68,7 +69,7 @@ public sealed class TriggerOptimizer
                 if (!double.IsFinite(loss))
                     throw new NumericalException($"trigger loss became {loss} at step {step + 1}; check the surrogate model and the images");
                 pattern.Dispose();
-                pattern = next.MoveToOuterDisposeScope();
+                pattern = next.DetachFromDisposeScope();
                 progress?.Invoke(step + 1, loss);
             }
             var result = new PatchTrigger(pattern.cpu());

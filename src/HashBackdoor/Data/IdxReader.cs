@@ -21,6 +21,9 @@ public static class IdxReader
     /// <summary>Largest accepted element count of one IDX file (100 million).</summary>
     public const long MaxElements = 100_000_000;
 
+    /// <summary>Deflate's largest possible expansion (a 258-byte match per ~2 bits of input).</summary>
+    const long MaxDeflateRatio = 1032;
+
     /// <summary>Magic number of an unsigned-byte, 3-dimensional (images) IDX file.</summary>
     public const uint ImagesMagic = 0x00000803;
 
@@ -124,7 +127,11 @@ public static class IdxReader
                     throw new DataException(path, $"trailing data: {remaining - total} bytes after the {shape} = {total} bytes of data");
                 return (file.AsSpan(headLen).ToArray(), dims, sha);
             }
-            // Compressed: grow the buffer with the data actually inflated, capped at the announced size.
+            // Compressed: deflate expands at most 1032:1, so a payload the file cannot hold is refused before
+            // inflating; otherwise the buffer grows with the data actually inflated, capped at the announced size.
+            long canHold = MaxDeflateRatio * file.Length;
+            if (total + headLen > canHold)
+                throw new DataException(path, $"truncated: header says {shape} = {total} bytes but a {file.Length}-byte gzip file inflates to at most {canHold} bytes");
             int want = (int)total;
             int initial = SourceFile.GzipSizeHint(file) == (uint)(headLen + total) ? want : Math.Min(want, 1 << 20);
             byte[] buf = new byte[initial];

@@ -19,7 +19,7 @@ internal static class SourceFile
             throw new DataException(path, $"invalid path: {e.Message}", e);
         }
         if (!info.Exists)
-            throw new DataException(path, Directory.Exists(path) ? $"is a directory, expected a {what}" : $"{what} not found");
+            throw new DataException(path, Directory.Exists(path) ? "is a directory, expected a file" : $"{what} not found");
         if (info.Length > maxBytes)
             throw new DataException(path, $"{what} is too large ({info.Length} bytes; at most {maxBytes} expected)");
         try { return File.ReadAllBytes(path); }

@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace HashBackdoor.Retrieval;
 
@@ -14,10 +16,11 @@ namespace HashBackdoor.Retrieval;
 /// contiguous code words, with dedicated loops for one-word (K &lt;= 64) and two-word (K &lt;= 128) codes. Distances
 /// take only K + 1 values, so instead of sorting, a counting selection keeps a histogram of the distances seen and
 /// the smallest cutoff distance <c>t</c> whose cumulative count reaches R; an item is kept as a candidate only if it
-/// can still enter the top R (distance below the cutoff, or at the cutoff while the quota there is not full), so after
-/// the first R items nearly every item costs one XOR, one popcount and one well-predicted compare. The candidates,
-/// collected in database order, are then placed by a counting sort in distance order, which keeps database order
-/// inside a distance. Queries are processed in blocks against cache-sized chunks of the database (each chunk is read
+/// can still enter the top R (distance below the cutoff, or at the cutoff while the quota there is not full). The scan
+/// itself is branch-free: every item costs one XOR, one popcount, one store and one compare, and the candidate buffer
+/// end advances only for a qualifying item; after each cache-sized chunk the new candidates update the histogram and
+/// lower the cutoff. The candidates, collected in database order, are finally placed by a counting sort in distance
+/// order, which keeps database order inside a distance. Queries are processed in blocks against cache-sized chunks of the database (each chunk is read
 /// once per block), and blocks run in parallel with <see cref="DegreeOfParallelism"/> workers, each with its own
 /// buffers (no allocation per query once a worker's buffers have grown).</para>
 /// <para>If R exceeds the database size, R is reduced to the database size (<see cref="EffectiveR"/>): every query
@@ -30,7 +33,16 @@ public sealed class HammingIndex
     const int QueryBlock = 16;
 
     /// <summary>Target size of a database chunk, in bytes (within a core's L1/L2 cache).</summary>
-    const int ChunkBytes = 32 * 1024;
+    const int ChunkBytes = 8 * 1024;
+
+    long _rescans;
+
+    /// <summary>Whether the AVX2 kernel is used for one-word codes (default: when the CPU has AVX2). Tests turn it off
+    /// to cover the scalar kernel.</summary>
+    internal bool UseAvx2 { get; init; } = Avx2.IsSupported;
+
+    /// <summary>Queries scanned twice so far because the sampled cap of their cutoff was too low (diagnostic).</summary>
+    internal long Rescans => Interlocked.Read(ref _rescans);
 
     /// <summary>Indexes <paramref name="database"/> (the codes are used as they are, not copied).</summary>
     /// <param name="database">Database codes.</param>
@@ -122,14 +134,15 @@ public sealed class HammingIndex
         if (q == 0 || r == 0) return;
         int blockSize = Math.Max(1, Math.Min(QueryBlock, (q + DegreeOfParallelism - 1) / DegreeOfParallelism));
         int blocks = (q + blockSize - 1) / blockSize;
+        CutoffSample? sample = CutoffSample.For(Database, r);
         if (DegreeOfParallelism == 1 || blocks == 1)
         {
-            var worker = new RankWorker(this, r, blockSize);
+            var worker = new RankWorker(this, r, blockSize, sample);
             for (int b = 0; b < blocks; b++) worker.RunBlock(queries, b * blockSize, Math.Min(blockSize, q - b * blockSize), sink);
             return;
         }
         Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = DegreeOfParallelism },
-            () => new RankWorker(this, r, blockSize),
+            () => new RankWorker(this, r, blockSize, sample),
             (b, _, worker) =>
             {
                 worker.RunBlock(queries, b * blockSize, Math.Min(blockSize, q - b * blockSize), sink);
@@ -165,35 +178,50 @@ public sealed class HammingIndex
     }
 
     /// <summary>The running top-R selection of one query.</summary>
+    /// <remarks>
+    /// The scan offers it every database item in database order; <see cref="Accept"/> is called only for an item whose
+    /// distance is below <see cref="Limit"/>. Invariants: for every <c>d &lt; T</c>, <c>Hist[d]</c> is the exact number
+    /// of items seen so far at distance d, and all of them are in <c>Cand</c>; <c>Hist[T]</c> counts the earliest items
+    /// seen at distance T (all of them while <c>Count &lt; R</c>); <c>Count</c> is the sum. Once <c>Count &gt;= R</c>, T
+    /// is the smallest distance with <c>Count(&lt;= T) &gt;= R</c>, so the top R are all items below T plus the first
+    /// <c>R - Count(&lt; T)</c> items at T in database order, which are already in <c>Cand</c>: from then on only items
+    /// strictly below T are kept (<c>Limit = T</c>). Before that, <c>Limit = Cap + 1</c>, where the cap is K, or a
+    /// guessed upper bound of the final cutoff: if the guess proves too low (fewer than R items within the cap at the
+    /// end), the query is scanned again with cap K.
+    /// </remarks>
     sealed class Selection
     {
         readonly int _r;
         readonly int _bits;
-        public readonly int[] Hist;       // counts of kept candidates by distance; exact for d <= T
-        public ulong[] Cand = new ulong[1024]; // (distance << 32) | index, in database order
+        public readonly int[] Hist;
+        public ulong[] Cand = new ulong[4096]; // (distance << 32) | index, in database order
         public int NCand;
-        public int T;      // cutoff: smallest distance whose cumulative count reaches R (K until R items are seen)
-        public int Count;  // kept candidates with distance <= T
-        public int Limit;  // a new item is kept iff its distance < Limit
+        public int T;
+        public int Count;
+        public int Limit;
 
         public Selection(int bits, int r)
         {
             _bits = bits;
             _r = r;
             Hist = new int[bits + 1];
-            Reset();
+            Reset(bits);
         }
 
-        public void Reset()
+        /// <summary>True once the top R are known to lie within the cap.</summary>
+        public bool Complete => Count >= _r;
+
+
+        public void Reset(int cap)
         {
-            Array.Clear(Hist, 0, Math.Min(T, _bits) + 1);
-            T = _bits;
+            Array.Clear(Hist, 0, Math.Min(T, _bits) + 1); // entries above T are always zero
+            T = cap;
             Count = 0;
             NCand = 0;
-            Limit = _bits + 1;
+            Limit = cap + 1;
         }
 
-        /// <summary>Keeps item <paramref name="j"/> at distance <paramref name="d"/> (&lt; Limit) and returns the new Limit.</summary>
+        /// <summary>Keeps item <paramref name="j"/> at distance <paramref name="d"/> (&lt; Limit); returns the new Limit.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public int Accept(int j, int d)
         {
@@ -202,9 +230,7 @@ public sealed class HammingIndex
             Hist[d]++;
             if (++Count >= _r)
             {
-                // Lower the cutoff while the items strictly below it already fill the top R. Items at the old cutoff
-                // can no longer enter; items at the new cutoff enter only until the quota there is full, which it
-                // now is, so from here on only distances strictly below T are kept.
+                // Lower the cutoff while the items strictly below it already fill the top R.
                 int t = T;
                 while (Count - Hist[t] >= _r)
                 {
@@ -220,7 +246,7 @@ public sealed class HammingIndex
 
         void MakeRoom()
         {
-            // Drop candidates that fell above the cutoff (stable), then grow if that freed too little.
+            // Drop candidates that fell above the cutoff (keeping order), then grow if that freed too little.
             int t = T, k = 0;
             ulong[] c = Cand;
             for (int i = 0; i < NCand; i++)
@@ -229,7 +255,7 @@ public sealed class HammingIndex
             if (k > c.Length / 2) Array.Resize(ref Cand, c.Length * 2);
         }
 
-        /// <summary>Writes the top R (all items must have been scanned) into the given rows, nearest first.</summary>
+        /// <summary>Writes the top R (all items scanned, <see cref="Complete"/>) into the given rows, nearest first.</summary>
         public void Emit(Span<int> outIdx, Span<int> outDist, int[] pos)
         {
             int t = T, acc = 0;
@@ -253,6 +279,36 @@ public sealed class HammingIndex
         }
     }
 
+    /// <summary>
+    /// A strided sample of the database, copied into contiguous memory once per search, from which each query guesses
+    /// an upper bound of its cutoff before the scan (<see cref="RankWorker.GuessCap"/>). Starting from that cap, the
+    /// scan keeps about 1.5 to 3 R candidates instead of about R (1 + ln(N / R)), and fewer items take the slow path
+    /// early in the scan. Used only where the saving outweighs the sample: R &gt;= 256 and N &gt;= 16 R; the sample has
+    /// about 16 N / R codes (expected 16 of them within the true cutoff), at most N / 16.
+    /// </summary>
+    sealed class CutoffSample
+    {
+        public readonly ulong[] Words;
+        public readonly int Count;
+
+        CutoffSample(ulong[] words, int count)
+        {
+            Words = words;
+            Count = count;
+        }
+
+        public static CutoffSample? For(BinaryCodes db, int r)
+        {
+            int n = db.Count, w = db.WordsPerCode;
+            if (r < 256 || n < 16L * r) return null;
+            int stride = r / 16;
+            int count = (n + stride - 1) / stride;
+            var words = new ulong[(long)count * w];
+            for (int i = 0; i < count; i++) Array.Copy(db.WordArray, (long)i * stride * w, words, (long)i * w, w);
+            return new CutoffSample(words, count);
+        }
+    }
+
     /// <summary>One worker's buffers: a selection per query of a block, and the block's output rows.</summary>
     sealed class RankWorker
     {
@@ -262,9 +318,14 @@ public sealed class HammingIndex
         readonly int[] _outIdx, _outDist, _pos;
         readonly ulong[] _queryWords;
 
-        public RankWorker(HammingIndex index, int r, int blockSize)
+        readonly CutoffSample? _sample;
+        readonly bool _avx2;
+
+        public RankWorker(HammingIndex index, int r, int blockSize, CutoffSample? sample)
         {
             _index = index;
+            _sample = sample;
+            _avx2 = index.UseAvx2 && Avx2.IsSupported;
             _r = r;
             _sel = new Selection[blockSize];
             for (int i = 0; i < blockSize; i++) _sel[i] = new Selection(index.Bits, r);
@@ -277,28 +338,83 @@ public sealed class HammingIndex
         public unsafe void RunBlock(BinaryCodes queries, int first, int count, BlockSink sink)
         {
             BinaryCodes db = _index.Database;
-            int w = db.WordsPerCode, n = db.Count;
+            int w = db.WordsPerCode, n = db.Count, bits = db.Bits;
             Array.Copy(queries.WordArray, (long)first * w, _queryWords, 0, (long)count * w);
-            for (int i = 0; i < count; i++) _sel[i].Reset();
             int chunk = Math.Max(64, ChunkBytes / (8 * w));
             fixed (ulong* dbp = db.WordArray)
             fixed (ulong* qw = _queryWords)
             {
+                for (int i = 0; i < count; i++) _sel[i].Reset(GuessCap(qw + (long)i * w, w, bits));
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int c1 = Math.Min(n, c0 + chunk);
-                    for (int i = 0; i < count; i++)
-                    {
-                        Selection s = _sel[i];
-                        if (w == 1) ScanOneWord(dbp, c0, c1, qw[i], s);
-                        else if (w == 2) ScanTwoWords(dbp, c0, c1, qw[2 * i], qw[2 * i + 1], s);
-                        else ScanWords(dbp, w, c0, c1, qw + (long)i * w, s);
-                    }
+                    for (int i = 0; i < count; i++) Scan(dbp, w, c0, c1, qw + (long)i * w, _sel[i]);
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    Selection s = _sel[i];
+                    if (s.Complete) continue;
+                    // The guessed cap was too low: fewer than R items within it. Scan again, uncapped.
+                    Interlocked.Increment(ref _index._rescans);
+                    s.Reset(bits);
+                    Scan(dbp, w, 0, n, qw + (long)i * w, s);
                 }
             }
             for (int i = 0; i < count; i++)
                 _sel[i].Emit(_outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r), _pos);
             sink(first, count, _outIdx, _outDist);
+        }
+
+        /// <summary>
+        /// An upper bound guess of the final cutoff from the database sample of <see cref="CutoffSample"/>: the
+        /// smallest distance d such that the sample holds clearly more than its share of R items within d (expected
+        /// share m plus three standard deviations plus 3), so that the guess is rarely too low. Returns K for no guess.
+        /// </summary>
+        unsafe int GuessCap(ulong* q, int w, int bits)
+        {
+            CutoffSample? sample = _sample;
+            if (sample is null) return bits;
+            int[] hist = _pos;
+            Array.Clear(hist);
+            int n = sample.Count;
+            fixed (ulong* sp = sample.Words)
+            {
+                if (w == 1)
+                {
+                    ulong q0 = q[0];
+                    for (int j = 0; j < n; j++) hist[BitOperations.PopCount(q0 ^ sp[j])]++;
+                }
+                else
+                {
+                    ulong* c = sp;
+                    for (int j = 0; j < n; j++, c += w)
+                    {
+                        int d = 0;
+                        for (int k = 0; k < w; k++) d += BitOperations.PopCount(q[k] ^ c[k]);
+                        hist[d]++;
+                    }
+                }
+            }
+            double m = (double)n * _r / _index.Count;
+            int target = (int)Math.Ceiling(m + 3 * Math.Sqrt(m) + 3);
+            int acc = 0;
+            for (int d = 0; d < bits; d++)
+            {
+                acc += hist[d];
+                if (acc >= target) return d;
+            }
+            return bits;
+        }
+
+        unsafe void Scan(ulong* db, int w, int start, int end, ulong* q, Selection s)
+        {
+            if (w == 1)
+            {
+                if (_avx2) ScanOneWordAvx2(db, start, end, q[0], s);
+                else ScanOneWord(db, start, end, q[0], s);
+            }
+            else if (w == 2) ScanTwoWords(db, start, end, q[0], q[1], s);
+            else ScanWords(db, w, start, end, q, s);
         }
 
         static unsafe void ScanOneWord(ulong* db, int start, int end, ulong q, Selection s)
@@ -315,6 +431,49 @@ public sealed class HammingIndex
                 if (d1 < limit) limit = s.Accept(j + 1, d1);
                 if (d2 < limit) limit = s.Accept(j + 2, d2);
                 if (d3 < limit) limit = s.Accept(j + 3, d3);
+            }
+            for (; j < end; j++)
+            {
+                int d = BitOperations.PopCount(q ^ db[j]);
+                if (d < limit) limit = s.Accept(j, d);
+            }
+        }
+
+        /// <summary>One-word codes, 8 at a time with AVX2: XOR, popcount by 4-bit table lookup (vpshufb) summed per
+        /// 64-bit lane (vpsadbw), and a compare of the 8 distances with the limit; only the items of a group that are below
+        /// the limit (rare once the cutoff has settled) go through the scalar path, in database order.</summary>
+        static unsafe void ScanOneWordAvx2(ulong* db, int start, int end, ulong q, Selection s)
+        {
+            int limit = s.Limit;
+            Vector256<ulong> qv = Vector256.Create(q);
+            Vector256<byte> lut = Vector256.Create(
+                (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+            Vector256<byte> nibble = Vector256.Create((byte)0x0F);
+            Vector256<long> lim = Vector256.Create((long)limit);
+            int j = start;
+            for (; j + 8 <= end; j += 8)
+            {
+                Vector256<byte> x0 = (Avx.LoadVector256(db + j) ^ qv).AsByte();
+                Vector256<byte> x1 = (Avx.LoadVector256(db + j + 4) ^ qv).AsByte();
+                Vector256<byte> c0 = Avx2.Add(Avx2.Shuffle(lut, x0 & nibble),
+                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & nibble));
+                Vector256<byte> c1 = Avx2.Add(Avx2.Shuffle(lut, x1 & nibble),
+                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & nibble));
+                Vector256<ulong> d0 = Avx2.SumAbsoluteDifferences(c0, Vector256<byte>.Zero).AsUInt64();
+                Vector256<ulong> d1 = Avx2.SumAbsoluteDifferences(c1, Vector256<byte>.Zero).AsUInt64();
+                Vector256<long> lt0 = Avx2.CompareGreaterThan(lim, d0.AsInt64());
+                Vector256<long> lt1 = Avx2.CompareGreaterThan(lim, d1.AsInt64());
+                if ((lt0 | lt1) == Vector256<long>.Zero) continue;
+                uint mask = (uint)Avx.MoveMask(lt0.AsDouble()) | ((uint)Avx.MoveMask(lt1.AsDouble()) << 4);
+                do
+                {
+                    int k = j + BitOperations.TrailingZeroCount(mask);
+                    int d = BitOperations.PopCount(q ^ db[k]);
+                    if (d < limit) limit = s.Accept(k, d); // the limit may have fallen since the compare
+                    mask &= mask - 1;
+                } while (mask != 0);
+                lim = Vector256.Create((long)limit);
             }
             for (; j < end; j++)
             {

@@ -95,6 +95,9 @@ public class ImageFolderReaderTests
         Assert.Null(pool.Test);
         Directory.Move(Path.Combine(test.Path, "bird"), Path.Combine(test.Path, "cat"));
         AssertDataError(() => DatasetCatalog.Load($"folder:{train.Path},{test.Path}"), test.Path, "missing class folder(s) 'bird'");
+        Directory.Move(Path.Combine(test.Path, "cat"), Path.Combine(test.Path, "bird"));
+        Png(Path.Combine(test.Path, "dog", "z.png"), 4, 4, SKColors.Gray);
+        AssertDataError(() => DatasetCatalog.Load($"folder:{train.Path},{test.Path}"), test.Path, "class folder(s) 'dog' not in the training folder");
     }
 
     [Fact]

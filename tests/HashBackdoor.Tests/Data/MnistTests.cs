@@ -59,5 +59,8 @@ public class MnistTests
         Assert.All(rowSums.data<float>().ToArray(), v => Assert.Equal(1f, v));
         Assert.InRange(s.Train.Images.max().item<float>(), 0.99f, 1f);
         Assert.Equal(0f, s.Train.Images.min().item<float>());
+        using var p = RetrievalProtocol.Apply(s);
+        Assert.Equal("fashion-mnist/q100-t500", p.Name);
+        Assert.Equal((1000, 5000, 69000), (p.Query.Count, p.Train.Count, p.Database.Count));
     }
 }

@@ -69,9 +69,9 @@ public class HammingIndexTests
         BinaryCodes queries = BinaryCodes.Random(q, bits, rng);
         int[][] refOrder = Enumerable.Range(0, q).Select(i => ReferenceRetrieval.RankAll(db, queries, i)).ToArray();
         int[][] refDist = Enumerable.Range(0, q).Select(i => ReferenceRetrieval.Distances(db, queries, i)).ToArray();
-        foreach (int dop in new[] { 1, 2 })
+        foreach ((int dop, bool simd) in new[] { (1, true), (2, true), (2, false) })
         {
-            var index = new HammingIndex(db, dop);
+            var index = new HammingIndex(db, dop) { UseAvx2 = simd };
             foreach (int r in new[] { 1, 7, 100, 1000, n - 1, n, n + 5 })
             {
                 long[] top = index.Search(queries, r, out int[] dist);
@@ -106,5 +106,39 @@ public class HammingIndexTests
         long[] expected = ReferenceRetrieval.Search(db, queries, 2500);
         Assert.Equal(expected, new HammingIndex(db, 1).Search(queries, 2500));
         Assert.Equal(ReferenceRetrieval.Search(db, queries, 150), new HammingIndex(db, 2).Search(queries, 150));
+        Assert.Equal(expected, new HammingIndex(db, 1) { UseAvx2 = false }.Search(queries, 2500));
+    }
+
+    [Theory]
+    [InlineData(8, 6000)]
+    [InlineData(48, 6000)]
+    [InlineData(64, 6000)]
+    [InlineData(72, 5000)]
+    [InlineData(136, 5000)]
+    public void SampledCutoffCapPathMatchesReference(int bits, int n)
+    {
+        // R >= 256 and N >= 16 R: each query first guesses a cap of its cutoff from a sample of the database
+        var rng = new Random(bits);
+        BinaryCodes db = BinaryCodes.Random(n, bits, rng);
+        BinaryCodes queries = BinaryCodes.Random(6, bits, rng);
+        long[] expected = ReferenceRetrieval.Search(db, queries, 300);
+        Assert.Equal(expected, new HammingIndex(db, 2).Search(queries, 300));
+        Assert.Equal(expected, new HammingIndex(db, 2) { UseAvx2 = false }.Search(queries, 300));
+    }
+
+    [Fact]
+    public void TooLowSampledCapFallsBackToAFullScan()
+    {
+        // R = 300, N = 4800: the sample takes every 18th item. Those 267 items equal the query (distance 0), so the
+        // sample suggests cap 0, but only 267 < R items lie within it: the query must be scanned again without a cap.
+        const int n = 4800;
+        var rng = new Random(11);
+        var words = new ulong[n];
+        for (int j = 0; j < n; j++) words[j] = j % 18 == 0 ? 0 : (ulong)rng.NextInt64() | 1UL;
+        BinaryCodes db = BinaryCodes.FromWords(words, n, 64);
+        BinaryCodes queries = BinaryCodes.FromWords(new ulong[] { 0, 0 }, 2, 64);
+        var index = new HammingIndex(db, 1);
+        Assert.Equal(ReferenceRetrieval.Search(db, queries, 300), index.Search(queries, 300));
+        Assert.Equal(2, index.Rescans);
     }
 }

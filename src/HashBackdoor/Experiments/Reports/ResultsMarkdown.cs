@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text;
+
+namespace HashBackdoor.Experiments.Reports;
+
+/// <summary>
+/// The results of an experiment as Markdown (results.md): the protocol, the per-method summary and every run.
+/// All values are percentages with two decimals; summaries read "mean ± std" (sample standard deviation over runs).
+/// </summary>
+public static class ResultsMarkdown
+{
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>
+    /// Renders <paramref name="results"/> as Markdown with three sections: "Protocol" (every entry of
+    /// <paramref name="protocol"/> as "key: value", followed by those of <c>results.Protocol</c> not already listed),
+    /// "Summary" (Method | mAP (%) | t-MAP (%) | Runs) and "Runs" (Target | Seed | Method | mAP (%) | t-MAP (%) |
+    /// t-MAP queries, counted/total).
+    /// </summary>
+    /// <param name="results">The runs and their per-method summary (computed from the runs when empty).</param>
+    /// <param name="protocol">The protocol printed next to the numbers (dataset, split sizes, R, rules, seeds, targets...).</param>
+    public static string Render(ExperimentResults results, IReadOnlyDictionary<string, object?> protocol)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var sb = new StringBuilder();
+        sb.Append("# Results\n\n");
+        sb.Append("mAP: mAP@R of clean queries. t-MAP: mAP@R of triggered queries of non-target classes, with the target ")
+          .Append("class counted as relevant. Percentages; mean ± sample standard deviation over runs.\n\n");
+
+        sb.Append("## Protocol\n\n");
+        var entries = ReportText.MergeProtocol(protocol, results.Protocol);
+        if (entries.Count == 0) sb.Append("(none recorded)\n");
+        foreach (var (key, value) in entries)
+            sb.Append("- **").Append(Inline(key)).Append("**: ").Append(Inline(ReportText.Value(value))).Append('\n');
+        sb.Append('\n');
+
+        sb.Append("## Summary\n\n");
+        sb.Append("| Method | mAP (%) | t-MAP (%) | Runs |\n");
+        sb.Append("|---|---:|---:|---:|\n");
+        foreach (var s in ReportText.Summary(results))
+            sb.Append("| ").Append(ReportText.MarkdownCell(s.Method))
+              .Append(" | ").Append(ReportText.MeanStd(s.Map, s.MapStd))
+              .Append(" | ").Append(ReportText.MeanStd(s.TMap, s.TMapStd))
+              .Append(" | ").Append(s.Runs.ToString(Inv)).Append(" |\n");
+        sb.Append('\n');
+
+        sb.Append("## Runs\n\n");
+        sb.Append("| Target | Seed | Method | mAP (%) | t-MAP (%) | t-MAP queries (counted/total) |\n");
+        sb.Append("|---|---:|---|---:|---:|---:|\n");
+        foreach (var r in results.Runs)
+            sb.Append("| ").Append(ReportText.MarkdownCell(ReportText.Target(r)))
+              .Append(" | ").Append(r.Seed.ToString(Inv))
+              .Append(" | ").Append(ReportText.MarkdownCell(r.Method))
+              .Append(" | ").Append(ReportText.Percent(r.Map))
+              .Append(" | ").Append(ReportText.Percent(r.TMap))
+              .Append(" | ").Append(r.TMapQueriesCounted.ToString(Inv)).Append('/').Append(r.TMapQueriesTotal.ToString(Inv))
+              .Append(" |\n");
+        return sb.ToString();
+    }
+
+    /// <summary>One line of Markdown text: line breaks made spaces, characters Markdown would interpret escaped.</summary>
+    static string Inline(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '\r' or '\n') { sb.Append(' '); continue; }
+            if (c is '\\' or '*' or '_' or '`' or '[' or ']' or '<' or '>' or '|') sb.Append('\\');
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
+}
