@@ -111,14 +111,18 @@ internal static class RetrievalBenchmark
                 Timing tm = Time(o.Reps, () => ours = index.Search(queries, o.TopR, out oursD));
 
                 string outPrefix = Path.Combine(dir, $"faiss_t{t}");
-                (Timing ft, string version) = RunFaiss(python, script, dbPath, qPath, o.TopR, t, o.Reps, outPrefix);
-                long[] fI = NpyFile.Read(outPrefix + "_I.npy").AsInt64();
-                int[] fD = NpyFile.Read(outPrefix + "_D.npy").AsInt32();
-                (int sameMultiset, int sameOrder, int badFaissDistances) = Compare(db, queries, o.TopR, ours, oursD, fI, fD);
-                Console.WriteLine($"top-{o.TopR} search, {t} thread(s): hashbd {tm}, FAISS {version} IndexBinaryFlat {ft}" +
-                                  $" -> FAISS/hashbd ratio: wall {ft.Best / tm.Best:F2}, cpu {ft.Cpu / tm.Cpu:F2}  (load {LoadAverage()})");
-                Console.WriteLine($"  neighbours: same distance multiset in {sameMultiset}/{o.Queries} queries, identical index lists in {sameOrder}/{o.Queries} " +
-                                  $"(differences only in tie order at equal distance), FAISS distances inconsistent with its indices: {badFaissDistances}");
+                (Dictionary<string, Timing> modes, string version) = RunFaiss(python, script, dbPath, qPath, o.TopR, t, o.Reps, outPrefix);
+                Console.WriteLine($"top-{o.TopR} search, {t} thread(s): hashbd {tm}  (load {LoadAverage()})");
+                foreach ((string mode, Timing ft) in modes)
+                {
+                    long[] fI = NpyFile.Read($"{outPrefix}_{mode}_I.npy").AsInt64();
+                    int[] fD = NpyFile.Read($"{outPrefix}_{mode}_D.npy").AsInt32();
+                    (int sameMultiset, int sameOrder, int badFaissDistances) = Compare(db, queries, o.TopR, ours, oursD, fI, fD);
+                    Console.WriteLine($"  FAISS {version} IndexBinaryFlat use_heap={(mode == "heap" ? "True" : "False")}: {ft} -> FAISS/hashbd ratio: " +
+                                      $"wall {ft.Best / tm.Best:F2}, cpu {ft.Cpu / tm.Cpu:F2}");
+                    Console.WriteLine($"    neighbours: same distance multiset in {sameMultiset}/{o.Queries} queries, identical index lists in " +
+                                      $"{sameOrder}/{o.Queries}, FAISS distances inconsistent with its indices in {badFaissDistances} queries");
+                }
             }
         }
         finally
@@ -156,6 +160,8 @@ internal static class RetrievalBenchmark
         return (same, order, bad);
     }
 
+    /// <summary>Loads the codes, builds IndexBinaryFlat, then times only index.search, for both of its search modes:
+    /// use_heap = True (the default, a heap per query) and False (counting by distance). Writes I and D per mode.</summary>
     const string FaissScript = """
         import json, sys, time
         import numpy as np
@@ -166,19 +172,23 @@ internal static class RetrievalBenchmark
         faiss.omp_set_num_threads(threads)
         index = faiss.IndexBinaryFlat(db.shape[1] * 8)
         index.add(db)
-        times, cpus = [], []
-        for _ in range(reps):
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            D, I = index.search(q, k)
-            times.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-        np.save(out + "_I.npy", I.astype(np.int64))
-        np.save(out + "_D.npy", D.astype(np.int32))
-        print(json.dumps({"times": times, "cpus": cpus, "version": faiss.__version__, "threads": faiss.omp_get_max_threads()}))
+        result = {"version": faiss.__version__, "threads": faiss.omp_get_max_threads(), "modes": {}}
+        for mode, use_heap in (("heap", True), ("count", False)):
+            index.use_heap = use_heap
+            times, cpus = [], []
+            for _ in range(reps):
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                D, I = index.search(q, k)
+                times.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
+            np.save(out + "_" + mode + "_I.npy", I.astype(np.int64))
+            np.save(out + "_" + mode + "_D.npy", D.astype(np.int32))
+            result["modes"][mode] = {"times": times, "cpus": cpus}
+        print(json.dumps(result))
         """;
 
-    static (Timing Timing, string Version) RunFaiss(string python, string script, string db, string q, int k, int threads, int reps, string outPrefix)
+    static (Dictionary<string, Timing> Modes, string Version) RunFaiss(string python, string script, string db, string q, int k, int threads, int reps, string outPrefix)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in new[] { script, db, q, k.ToString(CultureInfo.InvariantCulture), threads.ToString(CultureInfo.InvariantCulture),
@@ -192,12 +202,17 @@ internal static class RetrievalBenchmark
         if (p.ExitCode != 0) throw new InvalidOperationException($"FAISS script failed ({p.ExitCode}): {stderr.Result}");
         string json = stdout.Trim().Split('\n')[^1];
         using JsonDocument doc = JsonDocument.Parse(json);
-        double[] times = doc.RootElement.GetProperty("times").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         int used = doc.RootElement.GetProperty("threads").GetInt32();
         if (used != threads) Console.WriteLine($"  (warning: FAISS reports {used} OpenMP threads, {threads} requested)");
-        double[] cpus = doc.RootElement.GetProperty("cpus").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        Array.Sort(times);
-        return (new Timing(times[0], times[times.Length / 2], cpus.Min()), doc.RootElement.GetProperty("version").GetString() ?? "?");
+        var modes = new Dictionary<string, Timing>();
+        foreach (JsonProperty mode in doc.RootElement.GetProperty("modes").EnumerateObject())
+        {
+            double[] times = mode.Value.GetProperty("times").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            double[] cpus = mode.Value.GetProperty("cpus").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Array.Sort(times);
+            modes[mode.Name] = new Timing(times[0], times[times.Length / 2], cpus.Min());
+        }
+        return (modes, doc.RootElement.GetProperty("version").GetString() ?? "?");
     }
 
     static string? FindFaissPython(string? explicitPath)

@@ -15,7 +15,7 @@ public static class AttackValidation
         if (triggerSize > height || triggerSize > width)
             throw new UsageException($"--trigger-size {triggerSize}: the trigger is larger than the {height}x{width} images");
         if (triggerChannels != channels)
-            throw new UsageException($"--trigger-size {triggerSize}: the trigger has {triggerChannels} channel(s) but the images have {channels}");
+            throw new UsageException($"--trigger: the trigger has {triggerChannels} channel(s) but the images have {channels} (was it made for another dataset?)");
     }
 
     /// <summary>The trigger side must be at least 1.</summary>

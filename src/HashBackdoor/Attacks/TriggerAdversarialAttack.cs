@@ -21,7 +21,7 @@ public sealed class TriggerAdversarialAttack : IPoisoningAttack
         long[] indices = context.ChooseIndices(train);
         using var scope = NewDisposeScope();
         var originals = train.Images.index_select(0, tensor(indices, ScalarType.Int64).to(train.Images.device));
-        var perturbed = perturbation.Perturb(surrogate, originals, context.PerturbationProgress);
+        using var perturbed = perturbation.Perturb(surrogate, originals, context.PerturbationProgress);
         return PoisonSet.Fixed(Name, context.TargetClass, train, indices, perturbed, context.Trigger);
     }
 }

@@ -32,7 +32,8 @@ public static class ImageFileDecoder
     public static Tensor Load(string path, ImageLoadOptions? options = null)
     {
         using var batch = LoadMany(new[] { path }, options);
-        return batch[0].clone();
+        using var row = batch[0];
+        return row.clone();
     }
 
     /// <summary>

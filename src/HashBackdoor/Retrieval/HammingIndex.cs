@@ -132,7 +132,9 @@ public sealed class HammingIndex
     {
         int q = queries.Count;
         if (q == 0 || r == 0) return;
-        int blockSize = Math.Max(1, Math.Min(QueryBlock, (q + DegreeOfParallelism - 1) / DegreeOfParallelism));
+        // At most 16 queries per block, fewer when there are few queries per worker or R is huge (output rows of a block
+        // stay under 4M entries).
+        int blockSize = Math.Max(1, Math.Min(Math.Min(QueryBlock, (q + DegreeOfParallelism - 1) / DegreeOfParallelism), (1 << 22) / r));
         int blocks = (q + blockSize - 1) / blockSize;
         CutoffSample? sample = CutoffSample.For(Database, r);
         if (DegreeOfParallelism == 1 || blocks == 1)

@@ -159,6 +159,47 @@ public sealed class LabelSets
         return new LabelSets(masks, sets.Count, classes);
     }
 
+    /// <summary>Label sets from a .npy array: a 2-D multi-hot array <c>[count, classes]</c> of uint8, bool, int32, int64,
+    /// float32 or float64 values 0 or 1; or a 1-D int32/int64 array of class indices (single-label datasets), with
+    /// <paramref name="classes"/> classes if given, else max + 1.</summary>
+    /// <exception cref="DataException">Another shape or dtype, a value other than 0/1 in a multi-hot array, a negative
+    /// or too large class index, or a class count that disagrees with <paramref name="classes"/>.</exception>
+    public static LabelSets FromNpy(NpyArray array, int? classes = null)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        try
+        {
+            if (array.Rank == 2)
+            {
+                int c = array.Columns;
+                if (c < 1) throw new DataException(array.Path, "multi-hot labels need at least one class column");
+                if (classes is int want && want != c)
+                    throw new DataException(array.Path, $"multi-hot labels have {c} classes but {want} were expected");
+                return array.DType switch
+                {
+                    NpyDType.UInt8 or NpyDType.Bool => FromMultiHot(array.AsBytes(), c),
+                    NpyDType.Float32 => FromMultiHot(array.AsFloat32(), c),
+                    NpyDType.Float64 => FromMultiHot(array.AsFloat64().Select(v => (float)v == v ? (float)v : 0.5f).ToArray(), c),
+                    NpyDType.Int32 => FromMultiHot(array.AsInt32().Select(v => v is 0 or 1 ? (byte)v : (byte)2).ToArray(), c),
+                    NpyDType.Int64 => FromMultiHot(array.AsInt64().Select(v => v is 0 or 1 ? (byte)v : (byte)2).ToArray(), c),
+                    _ => throw new DataException(array.Path, $"unsupported label dtype {NpyFile.Descr(array.DType)}"),
+                };
+            }
+            int[] idx = array.DType switch
+            {
+                NpyDType.Int32 => array.AsInt32(),
+                NpyDType.Int64 => array.AsInt64().Select(v => v is < int.MinValue or > int.MaxValue ? -1 : (int)v).ToArray(),
+                _ => throw new DataException(array.Path, $"1-D labels must be int32 or int64 class indices, found {NpyFile.Descr(array.DType)}"),
+            };
+            int n = classes ?? (idx.Length == 0 ? 1 : idx.Max() + 1);
+            return FromClassIndices(idx, Math.Max(1, n));
+        }
+        catch (UsageException e)
+        {
+            throw new DataException(array.Path, e.Message, e);
+        }
+    }
+
     /// <summary>Wraps packed masks (taken, not copied) of <c>count * max(1, ceil(classes / 64))</c> words; bits at or
     /// above <paramref name="classes"/> must be zero.</summary>
     public static LabelSets FromBitmasks(ulong[] masks, int count, int classes)

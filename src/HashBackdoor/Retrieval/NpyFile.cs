@@ -168,25 +168,27 @@ public static class NpyFile
 
     static NpyDType ParseDescr(string descr, string path)
     {
-        if (descr.Length == 3)
+        // descr is a byte-order character then a kind and size: '|' (not applicable), '<' (little), '=' (native, little
+        // here) or '>' (big). For one-byte types the order is irrelevant.
+        if (descr.Length == 3 && descr[0] is '<' or '|' or '=' or '>')
         {
-            char order = descr[0];
-            string kind = descr[1..];
-            bool oneByte = kind is "u1" or "b1";
-            bool littleOk = order == '<' || (oneByte && (order == '|' || order == '='));
-            if (order == '>' && !oneByte)
-                throw new DataException(path, $"dtype '{descr}' is big-endian; only little-endian data is supported");
-            if (littleOk || (oneByte && order == '>'))
+            NpyDType? t = descr[1..] switch
             {
-                switch (kind)
-                {
-                    case "u1": return NpyDType.UInt8;
-                    case "b1": return NpyDType.Bool;
-                    case "i4": return NpyDType.Int32;
-                    case "i8": return NpyDType.Int64;
-                    case "f4": return NpyDType.Float32;
-                    case "f8": return NpyDType.Float64;
-                }
+                "u1" => NpyDType.UInt8,
+                "b1" => NpyDType.Bool,
+                "i4" => NpyDType.Int32,
+                "i8" => NpyDType.Int64,
+                "f4" => NpyDType.Float32,
+                "f8" => NpyDType.Float64,
+                _ => null,
+            };
+            if (t is NpyDType dt)
+            {
+                if (descr[0] == '>' && ItemSize(dt) > 1)
+                    throw new DataException(path, $"dtype '{descr}' is big-endian; only little-endian data is supported");
+                if (descr[0] == '|' && ItemSize(dt) > 1)
+                    throw new DataException(path, $"dtype '{descr}' has no byte order; expected '<{descr[1..]}'");
+                return dt;
             }
         }
         throw new DataException(path, $"unsupported dtype '{descr}' (supported: |u1 |b1 <i4 <i8 <f4 <f8)");

@@ -129,6 +129,54 @@ public class ImageFolderReaderTests
         AssertDataError(() => ImageFolderReader.Load(dir.Path), trunc, "cannot decode image");
     }
 
+    /// <summary>A 24-bit BMP written by hand: bottom-up rows of B, G, R bytes padded to 4 bytes.</summary>
+    static byte[] Bmp(int w, int h, Func<int, int, SKColor> pixel)
+    {
+        int row = (w * 3 + 3) / 4 * 4;
+        var b = new byte[54 + row * h];
+        b[0] = (byte)'B'; b[1] = (byte)'M';
+        BitConverter.TryWriteBytes(b.AsSpan(2), b.Length);
+        BitConverter.TryWriteBytes(b.AsSpan(10), 54);
+        BitConverter.TryWriteBytes(b.AsSpan(14), 40);
+        BitConverter.TryWriteBytes(b.AsSpan(18), w);
+        BitConverter.TryWriteBytes(b.AsSpan(22), h);
+        BitConverter.TryWriteBytes(b.AsSpan(26), (short)1);
+        BitConverter.TryWriteBytes(b.AsSpan(28), (short)24);
+        BitConverter.TryWriteBytes(b.AsSpan(34), row * h);
+        for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+        {
+            var c = pixel(x, y);
+            int o = 54 + (h - 1 - y) * row + 3 * x;
+            (b[o], b[o + 1], b[o + 2]) = (c.Blue, c.Green, c.Red);
+        }
+        return b;
+    }
+
+    [Fact]
+    public void JpegAndBmpDecode()
+    {
+        using var dir = new TempDir();
+        dir.Write("a/x.bmp", Bmp(2, 2, (x, y) => Px(1, x, y)));
+        using (var bmp = new SKBitmap(8, 8))
+        {
+            bmp.Erase(new SKColor(200, 100, 50));
+            using var img = SKImage.FromBitmap(bmp);
+            using var jpg = img.Encode(SKEncodedImageFormat.Jpeg, 95);
+            dir.Write("b/y.JPG", jpg.ToArray());
+        }
+        using var d = ImageFolderReader.Load(dir.Path);
+        Assert.Equal(new long[] { 2, 3, 2, 2 }, d.Images.shape);
+        for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 2; x++)
+        {
+            Assert.Equal(Px(1, x, y).Red / 255f, d.Images[0, 0, y, x].item<float>());
+            Assert.Equal(Px(1, x, y).Blue / 255f, d.Images[0, 2, y, x].item<float>());
+        }
+        Assert.InRange(d.Images[1, 0, 1, 1].item<float>(), 195 / 255f, 205 / 255f);
+        Assert.InRange(d.Images[1, 1, 0, 0].item<float>(), 95 / 255f, 105 / 255f);
+    }
+
     [Fact]
     public void BadOptionsAreUsageErrors()
     {

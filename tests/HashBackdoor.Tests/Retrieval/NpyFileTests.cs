@@ -169,3 +169,29 @@ public class NpyFileTests
         Assert.False(File.Exists(dir.File("x.npy")));
     }
 }
+
+public class LabelSetsFromNpyTests
+{
+    [Fact]
+    public void MultiHotAndClassIndexArraysBecomeLabelSets()
+    {
+        using var dir = new TempDir();
+        NpyFile.Write(dir.File("mh.npy"), new float[] { 1, 0, 1, 0, 0, 1 }, 2, 3);
+        NpyFile.WriteBool(dir.File("b.npy"), new byte[] { 1, 0, 1, 0, 0, 1 }, 2, 3);
+        NpyFile.Write(dir.File("idx.npy"), new long[] { 2, 0, 4 }, 3);
+        NpyFile.Write(dir.File("bad.npy"), new int[] { 1, 2, 0 }, 1, 3);
+        NpyFile.Write(dir.File("neg.npy"), new int[] { 1, -1 }, 2);
+
+        LabelSets mh = LabelSets.FromNpy(NpyFile.Read(dir.File("mh.npy")));
+        Assert.Equal(new[] { 0b101UL, 0b100UL }, mh.Masks.ToArray());
+        Assert.Equal(mh.Masks.ToArray(), LabelSets.FromNpy(NpyFile.Read(dir.File("b.npy")), 3).Masks.ToArray());
+        LabelSets idx = LabelSets.FromNpy(NpyFile.Read(dir.File("idx.npy")));
+        Assert.Equal(5, idx.Classes);
+        Assert.Equal(new[] { 1UL << 2, 1UL, 1UL << 4 }, idx.Masks.ToArray());
+
+        Assert.Equal(dir.File("bad.npy"), Assert.Throws<DataException>(() => LabelSets.FromNpy(NpyFile.Read(dir.File("bad.npy")))).Path);
+        Assert.Throws<DataException>(() => LabelSets.FromNpy(NpyFile.Read(dir.File("neg.npy"))));
+        Assert.Throws<DataException>(() => LabelSets.FromNpy(NpyFile.Read(dir.File("mh.npy")), 4));
+        Assert.Throws<DataException>(() => LabelSets.FromNpy(NpyFile.Read(dir.File("idx.npy")), 3));
+    }
+}

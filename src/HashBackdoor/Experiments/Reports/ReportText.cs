@@ -53,8 +53,29 @@ public static class ReportText
     public static string MarkdownCell(string text) => text
         .Replace("\\", "\\\\").Replace("|", "\\|").Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' ');
 
-    /// <summary>Escapes text for HTML element content and attribute values (&amp;, &lt;, &gt;, quotes).</summary>
-    public static string Html(string? text) => System.Net.WebUtility.HtmlEncode(text ?? "");
+    /// <summary>
+    /// Escapes text for HTML element content and attribute values: &amp;, &lt;, &gt;, " and ' become entities; every
+    /// other character is kept as it is (the report is UTF-8).
+    /// </summary>
+    public static string Html(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return "";
+        if (text.AsSpan().IndexOfAny("&<>\"'") < 0) return text;
+        var sb = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            switch (c)
+            {
+                case '&': sb.Append("&amp;"); break;
+                case '<': sb.Append("&lt;"); break;
+                case '>': sb.Append("&gt;"); break;
+                case '"': sb.Append("&quot;"); break;
+                case '\'': sb.Append("&#39;"); break;
+                default: sb.Append(c); break;
+            }
+        }
+        return sb.ToString();
+    }
 
     /// <summary>
     /// The summaries of <paramref name="results"/>: its recorded summary, or when that is empty, the summary computed
