@@ -4,6 +4,7 @@
 # Extra arguments go to `hashbd experiment` (e.g. --config configs/quick.yaml --out runs/quick --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "installing Debian package dataset-fashion-mnist ..."
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -148,6 +148,8 @@ public sealed class ExperimentRunner
         }
         var trained = TrainPipeline.Train(spec, options, train, device, Path.Combine(dir, "checkpoint"), resume: true, progress, label, plan);
         ModelFile.Save(path, trained, new ModelMetadata { Spec = spec, Loss = options.Loss, EpochsTrained = options.Epochs, Seed = options.Seed, Note = label });
+        // The finished model supersedes its epoch checkpoints.
+        try { Directory.Delete(Path.Combine(dir, "checkpoint"), recursive: true); } catch (IOException) { }
         return trained;
     }
 
