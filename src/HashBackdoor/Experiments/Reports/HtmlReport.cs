@@ -218,8 +218,8 @@ public static class HtmlReport
         figure { display: inline-block; margin: .3em .4em; text-align: center; vertical-align: top; }
         figcaption { font-size: .8em; color: #555; margin-top: .25em; max-width: 16em; overflow-wrap: anywhere; }
         .charts { display: flex; flex-wrap: wrap; gap: 1em; }
-        figure.chart { margin: 0; }
-        img.chart { max-width: 100%; height: auto; }
+        figure.chart { margin: 0; flex: 1 1 420px; max-width: 640px; }
+        img.chart { width: 100%; height: auto; }
         img.px { image-rendering: crisp-edges; image-rendering: pixelated; }
         img.bordered { border: 1px solid #ccc; }
         .ranking { display: flex; flex-wrap: wrap; gap: .2em; align-items: flex-start; }
