@@ -13,6 +13,15 @@ public class BarChartsTests
     }
 
     [Fact]
+    public void MethodBarsIsDeterministic()
+    {
+        var summary = ReportSamples.Results().Summary;
+        byte[] first = BarCharts.MethodBars(summary, "mAP", "m");
+        Assert.Equal(first, BarCharts.MethodBars(summary, "mAP", "m"));
+        Assert.NotEqual(first, BarCharts.MethodBars(summary, "tMAP", "m"));
+    }
+
+    [Fact]
     public void MethodBarsRejectsUnknownMetricsAndEmptySummaries()
     {
         var summary = ReportSamples.Results().Summary;

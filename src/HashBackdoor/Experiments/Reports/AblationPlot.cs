@@ -53,14 +53,15 @@ public static class AblationPlot
         BarCharts.CheckSize(width, height);
         var multiplot = new Multiplot();
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        while (multiplot.Subplots.Count > 0) multiplot.Subplots.RemoveAt(0);
         var left = new Plot();
         var right = new Plot();
+        // added before they are built: adding a plot may copy the first plot's style onto it
+        multiplot.AddPlot(left);
+        multiplot.AddPlot(right);
         string prefix = string.IsNullOrWhiteSpace(title) ? "" : title + ": ";
         Build(left, variedName, points, Metric.TMap, prefix + Metrics.Label(Metric.TMap), legend: false);
         Build(right, variedName, points, Metric.Map, prefix + Metrics.Label(Metric.Map), legend: true);
-        while (multiplot.Subplots.Count > 0) multiplot.Subplots.RemoveAt(0);
-        multiplot.AddPlot(left);
-        multiplot.AddPlot(right);
         using var image = multiplot.Render(width, height);
         return image.GetImageBytes(ImageFormat.Png, 100);
     }
@@ -163,5 +164,7 @@ public static class AblationPlot
         plot.XLabel(variedName ?? "");
         plot.YLabel(Metrics.Label(metric) + " (%)");
         if (legend && methods.Count > 0) plot.ShowLegend(Edge.Right);
+        else plot.HideLegend();
+        ChartStyle.Apply(plot);
     }
 }

@@ -26,6 +26,7 @@ public static class BarCharts
         var colors = MethodStyle.Colors(summary.Select(s => s.Method).ToList());
 
         var plot = new Plot();
+        ChartStyle.Apply(plot);
         var bars = new Bar[summary.Count];
         double top = 100;
         for (int i = 0; i < summary.Count; i++)
@@ -49,6 +50,7 @@ public static class BarCharts
             var label = plot.Add.Text(ReportText.Percent(mean), i, Finite(mean) + Finite(std));
             label.LabelAlignment = Alignment.LowerCenter;
             label.LabelFontSize = 13;
+            label.LabelFontName = ChartStyle.Family;
             label.LabelBold = true;
             label.LabelOffsetY = -3;
         }
@@ -60,7 +62,7 @@ public static class BarCharts
         plot.Axes.SetLimits(-0.6, summary.Count - 0.4, 0, top + 12);
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Grid.XAxisStyle.IsVisible = false;
-        plot.Title(title);
+        plot.Title(title ?? "");
         plot.YLabel(Metrics.Label(m) + " (%)");
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }

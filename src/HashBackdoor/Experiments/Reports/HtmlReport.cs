@@ -156,12 +156,9 @@ public static class HtmlReport
         sb.Append("<h3>").Append(ReportText.Html(modelName)).Append(": top ").Append(top.Count.ToString(Inv))
           .Append(" <span class=\"count\">(").Append(targets.ToString(Inv)).Append(" of the target class)</span></h3>\n")
           .Append("<div class=\"ranking\">\n");
-        for (int i = 0; i < top.Count; i++)
-        {
-            var r = top[i];
-            string caption = $"{(i + 1).ToString(Inv)}. {r.Caption}";
-            sb.Append(Figure(r.Png, caption, ThumbSide, "px", r.IsTarget ? "target" : null)).Append('\n');
-        }
+        // captions are shown as given (they carry the rank, class and distance)
+        foreach (var r in top)
+            sb.Append(Figure(r.Png, r.Caption, ThumbSide, "px", r.IsTarget ? "target" : null)).Append('\n');
         if (top.Count == 0) sb.Append("<p>(no results)</p>\n");
         sb.Append("</div>\n");
     }
@@ -218,8 +215,8 @@ public static class HtmlReport
         figure { display: inline-block; margin: .3em .4em; text-align: center; vertical-align: top; }
         figcaption { font-size: .8em; color: #555; margin-top: .25em; max-width: 16em; overflow-wrap: anywhere; }
         .charts { display: flex; flex-wrap: wrap; gap: 1em; }
-        figure.chart { margin: 0; }
-        img.chart { max-width: 100%; height: auto; }
+        figure.chart { margin: 0; flex: 1 1 420px; max-width: 640px; }
+        img.chart { width: 100%; height: auto; }
         img.px { image-rendering: crisp-edges; image-rendering: pixelated; }
         img.bordered { border: 1px solid #ccc; }
         .ranking { display: flex; flex-wrap: wrap; gap: .2em; align-items: flex-start; }
