@@ -7,12 +7,13 @@ public static class TorchRuntime
 {
     static int _threadsSet;
 
-    /// <summary>Sets torch's intra-op threads once (default: all logical cores, 2 here). Managed code does not run
+    /// <summary>Sets torch's intra-op threads once (default: the HASHBD_THREADS environment variable, else all logical
+    /// cores, 2 here). Managed code does not run
     /// parallel loops while torch works, so the two do not compete for the cores.</summary>
     public static void Configure(int? threads = null)
     {
         if (Interlocked.Exchange(ref _threadsSet, 1) == 1 && threads is null) return;
-        int n = threads ?? Environment.ProcessorCount;
+        int n = threads ?? (int.TryParse(Environment.GetEnvironmentVariable("HASHBD_THREADS"), out int env) && env > 0 ? env : Environment.ProcessorCount);
         torch.set_num_threads(Math.Max(1, n));
     }
 
