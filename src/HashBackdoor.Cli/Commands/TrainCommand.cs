@@ -12,7 +12,7 @@ internal static class TrainCommand
     {
         var d = new HashTrainerOptions();
         var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR[,TEST], list:ROOT:TRAIN[,TEST], synthetic:...", DefaultValueFactory = _ => "fashion-mnist" };
-        var arch = new Option<string>("--arch") { Description = "Backbone: small-cnn, vgg11, resnet18", DefaultValueFactory = _ => "small-cnn" };
+        var arch = new Option<string>("--arch") { Description = "Backbone: small-cnn, small-cnn-wide, vgg11, resnet18", DefaultValueFactory = _ => "small-cnn" };
         var bits = new Option<int>("--bits") { Description = "Code length K (a multiple of 8)", DefaultValueFactory = _ => 48 };
         var loss = new Option<string>("--loss") { Description = "pairwise (divisor B, reference), pairwise-k (divisor K), dpsh, hashnet, csq", DefaultValueFactory = _ => d.Loss };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => d.Epochs };

@@ -19,7 +19,8 @@ public sealed class HashModel : Module<Tensor, Tensor>
         Spec = spec.Validate();
         backbone = spec.Architecture switch
         {
-            "small-cnn" => new SmallCnn(spec.Channels, spec.Height, spec.Width),
+            "small-cnn" => new SmallCnn(spec.Channels, spec.Height, spec.Width, baseWidth: 16),
+            "small-cnn-wide" => new SmallCnn(spec.Channels, spec.Height, spec.Width, baseWidth: 32),
             "vgg11" => new Vgg11(spec.Channels, spec.Height, spec.Width),
             "resnet18" => new ResNet18(spec.Channels),
             _ => throw new UsageException($"--arch {spec.Architecture}: unknown backbone"),

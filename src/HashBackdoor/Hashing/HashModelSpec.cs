@@ -4,7 +4,7 @@ namespace HashBackdoor.Hashing;
 public sealed record HashModelSpec(string Architecture, int Bits, int Channels, int Height, int Width, int NumClasses)
 {
     /// <summary>Known backbone names.</summary>
-    public static readonly IReadOnlyList<string> Architectures = new[] { "small-cnn", "vgg11", "resnet18" };
+    public static readonly IReadOnlyList<string> Architectures = new[] { "small-cnn", "small-cnn-wide", "vgg11", "resnet18" };
 
     /// <summary>Checks the spec and throws <see cref="UsageException"/> naming the flag at fault.</summary>
     public HashModelSpec Validate()

@@ -6,8 +6,9 @@ using static TorchSharp.torch.nn;
 namespace HashBackdoor.Hashing.Backbones;
 
 /// <summary>
-/// The CPU default backbone: three conv(3x3)-BatchNorm-ReLU-maxpool stages (widths w, 2w, 4w; w = 32 by default) and a
-/// fully connected layer of 512 units. Pooling uses ceil mode so that odd sizes (28 -> 14 -> 7 -> 4) keep the bottom row
+/// The CPU default backbone: three conv(3x3)-BatchNorm-ReLU-maxpool stages (widths w, 2w, 4w) and a fully connected
+/// layer of 512 units. "small-cnn" uses w = 16 (2.4 M multiply-adds per 28x28 image), "small-cnn-wide" w = 32 (8.5 M);
+/// docs/results.md gives the measurement behind the default. Pooling uses ceil mode so that odd sizes (28 -> 14 -> 7 -> 4) keep the bottom row
 /// and right column: the trigger sits in the bottom-right corner and must reach the code (method.md section 9).
 /// </summary>
 public sealed class SmallCnn : Module<Tensor, Tensor>, IBackbone
