@@ -23,6 +23,9 @@ namespace HashBackdoor.Retrieval;
 /// order, which keeps database order inside a distance. Queries are processed in blocks against cache-sized chunks of the database (each chunk is read
 /// once per block), and blocks run in parallel with <see cref="DegreeOfParallelism"/> workers, each with its own
 /// buffers (no allocation per query once a worker's buffers have grown).</para>
+/// <para>When R is at least a sixteenth of the database (e.g. mAP over the whole database), most items enter the top R
+/// and the selection would gain nothing: each query then computes all N distances and places the first R by one
+/// counting-sort pass instead.</para>
 /// <para>If R exceeds the database size, R is reduced to the database size (<see cref="EffectiveR"/>): every query
 /// then gets the whole database, ranked.</para>
 /// <para>Thread-safe: an index is immutable and may be searched from several threads at once.</para>
@@ -285,7 +288,7 @@ public sealed class HammingIndex
     /// A strided sample of the database, copied into contiguous memory once per search, from which each query guesses
     /// an upper bound of its cutoff before the scan (<see cref="RankWorker.GuessCap"/>). Starting from that cap, the
     /// scan keeps about 1.5 to 3 R candidates instead of about R (1 + ln(N / R)), and fewer items take the slow path
-    /// early in the scan. Used only where the saving outweighs the sample: R &gt;= 256 and N &gt;= 16 R; the sample has
+    /// early in the scan. Used only where the saving outweighs the sample: R &gt;= 256 and N &gt; 16 R; the sample has
     /// about 16 N / R codes (expected 16 of them within the true cutoff), at most N / 16.
     /// </summary>
     sealed class CutoffSample
@@ -302,7 +305,7 @@ public sealed class HammingIndex
         public static CutoffSample? For(BinaryCodes db, int r)
         {
             int n = db.Count, w = db.WordsPerCode;
-            if (r < 256 || n < 16L * r) return null;
+            if (r < 256 || n <= 16L * r) return null; // (R >= N / 16 ranks densely)
             int stride = r / 16;
             int count = (n + stride - 1) / stride;
             var words = new ulong[(long)count * w];
@@ -322,6 +325,7 @@ public sealed class HammingIndex
 
         readonly CutoffSample? _sample;
         readonly bool _avx2;
+        readonly int[]? _dist, _hist; // dense ranking only
 
         public RankWorker(HammingIndex index, int r, int blockSize, CutoffSample? sample)
         {
@@ -335,6 +339,11 @@ public sealed class HammingIndex
             _outDist = new int[blockSize * r];
             _pos = new int[index.Bits + 1];
             _queryWords = new ulong[blockSize * index.Database.WordsPerCode];
+            if (16L * r >= index.Count)
+            {
+                _dist = new int[index.Count];
+                _hist = new int[4 * (index.Bits + 1)];
+            }
         }
 
         public unsafe void RunBlock(BinaryCodes queries, int first, int count, BlockSink sink)
@@ -342,6 +351,12 @@ public sealed class HammingIndex
             BinaryCodes db = _index.Database;
             int w = db.WordsPerCode, n = db.Count, bits = db.Bits;
             Array.Copy(queries.WordArray, (long)first * w, _queryWords, 0, (long)count * w);
+            if (_dist is not null)
+            {
+                for (int i = 0; i < count; i++) RankDense(queries, first + i, _outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r));
+                sink(first, count, _outIdx, _outDist);
+                return;
+            }
             int chunk = Math.Max(64, ChunkBytes / (8 * w));
             fixed (ulong* dbp = db.WordArray)
             fixed (ulong* qw = _queryWords)
@@ -365,6 +380,69 @@ public sealed class HammingIndex
             for (int i = 0; i < count; i++)
                 _sel[i].Emit(_outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r), _pos);
             sink(first, count, _outIdx, _outDist);
+        }
+
+        /// <summary>
+        /// Dense ranking, for R of at least N / 16 (e.g. mAP@ALL), where most items enter the top R and the selection
+        /// would keep nearly all of them: all N distances and their histogram, then one counting-sort pass that places
+        /// each item of the first R by its distance, in database order within a distance.
+        /// </summary>
+        unsafe void RankDense(BinaryCodes queries, int query, Span<int> outIdx, Span<int> outDist)
+        {
+            int[] dist = _dist!, hist = _hist!, pos = _pos;
+            int n = _index.Count, bits = _index.Bits, w = _index.Database.WordsPerCode, h = bits + 1;
+            Array.Clear(hist);
+            // Distances and their histogram in one pass; four interleaved histograms so that runs of equal distances
+            // do not serialise on one counter.
+            fixed (ulong* db = _index.Database.WordArray)
+            fixed (ulong* q = &queries.WordArray[(long)query * w])
+            fixed (int* dp = dist)
+            fixed (int* hp = hist)
+            {
+                int j = 0;
+                if (w == 1)
+                {
+                    ulong q0 = q[0];
+                    for (; j + 4 <= n; j += 4)
+                    {
+                        int d0 = BitOperations.PopCount(q0 ^ db[j]);
+                        int d1 = BitOperations.PopCount(q0 ^ db[j + 1]);
+                        int d2 = BitOperations.PopCount(q0 ^ db[j + 2]);
+                        int d3 = BitOperations.PopCount(q0 ^ db[j + 3]);
+                        dp[j] = d0;
+                        dp[j + 1] = d1;
+                        dp[j + 2] = d2;
+                        dp[j + 3] = d3;
+                        hp[d0]++;
+                        hp[h + d1]++;
+                        hp[2 * h + d2]++;
+                        hp[3 * h + d3]++;
+                    }
+                }
+                for (; j < n; j++)
+                {
+                    ulong* c = db + (long)j * w;
+                    int d = 0;
+                    for (int k = 0; k < w; k++) d += BitOperations.PopCount(q[k] ^ c[k]);
+                    dp[j] = d;
+                    hp[d]++;
+                }
+            }
+            int acc = 0;
+            for (int d = 0; d <= bits; d++)
+            {
+                pos[d] = acc;
+                acc += hist[d] + hist[h + d] + hist[2 * h + d] + hist[3 * h + d];
+            }
+            for (int j = 0; j < n; j++)
+            {
+                int d = dist[j];
+                int p = pos[d];
+                if (p >= _r) continue;
+                pos[d] = p + 1;
+                outIdx[p] = j;
+                outDist[p] = d;
+            }
         }
 
         /// <summary>

@@ -103,10 +103,12 @@ public class HammingIndexTests
         }
         BinaryCodes db = BinaryCodes.FromWords(words, n, bits);
         BinaryCodes queries = BinaryCodes.FromWords(new ulong[] { 0, ulong.MaxValue }, 2, bits);
-        long[] expected = ReferenceRetrieval.Search(db, queries, 2500);
-        Assert.Equal(expected, new HammingIndex(db, 1).Search(queries, 2500));
-        Assert.Equal(ReferenceRetrieval.Search(db, queries, 150), new HammingIndex(db, 2).Search(queries, 150));
-        Assert.Equal(expected, new HammingIndex(db, 1) { UseAvx2 = false }.Search(queries, 2500));
+        foreach (int r in new[] { 150, 700, 2500 }) // 150 and 700 use the selection (R < N / 8), 2500 the dense ranking
+        {
+            long[] expected = ReferenceRetrieval.Search(db, queries, r);
+            Assert.Equal(expected, new HammingIndex(db, 1).Search(queries, r));
+            Assert.Equal(expected, new HammingIndex(db, 2) { UseAvx2 = false }.Search(queries, r));
+        }
     }
 
     [Theory]
@@ -129,9 +131,9 @@ public class HammingIndexTests
     [Fact]
     public void TooLowSampledCapFallsBackToAFullScan()
     {
-        // R = 300, N = 4800: the sample takes every 18th item. Those 267 items equal the query (distance 0), so the
-        // sample suggests cap 0, but only 267 < R items lie within it: the query must be scanned again without a cap.
-        const int n = 4800;
+        // R = 300, N = 4818 (> 16 R): the sample takes every 18th item. Those 268 items equal the query (distance 0), so
+        // the sample suggests cap 0, but only 268 < R items lie within it: the query must be scanned again without a cap.
+        const int n = 4818;
         var rng = new Random(11);
         var words = new ulong[n];
         for (int j = 0; j < n; j++) words[j] = j % 18 == 0 ? 0 : (ulong)rng.NextInt64() | 1UL;
