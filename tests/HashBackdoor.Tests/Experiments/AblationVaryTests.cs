@@ -60,6 +60,17 @@ public class AblationVaryTests : IDisposable
         Assert.Equal("--vary poisons: 'many' is not an integer", Assert.Throws<UsageException>(() => AblationRunner.Settings["poisons"](b, "many")).Message);
     }
 
+    [Fact]
+    public void AblateCommandWithBadVaryExitsWithTwoAndWritesNothing()
+    {
+        string config = tmp["tiny.json"];
+        File.WriteAllText(config, ConfigFile.ToJson(Tiny.Experiment));
+        var r = Hashbd.Run("ablate", "--config", config, "--vary", "colour=1,2", "--out", tmp["ablation"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("hashbd: error: --vary colour: unknown setting (known: " + Known + ")", r.SingleErrorLine());
+        Assert.False(Directory.Exists(tmp["ablation"]));
+    }
+
     [Theory]
     [InlineData("eps=8/255,300/255", "--eps 1.1764705882352942: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = 0.03137)")]
     [InlineData("bits=16,12", "--bits 12: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096")]

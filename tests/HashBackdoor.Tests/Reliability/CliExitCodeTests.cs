@@ -72,7 +72,16 @@ public class CliExitCodeTests : IClassFixture<TrainedRunFixture>, IDisposable
     {
         var r = Hashbd.Run("evaluate", "--model", run.RunDir);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("--out", r.SingleErrorLine());
+        Assert.Equal("hashbd: Option '--out' is required. (see hashbd --help)", r.SingleErrorLine());
+    }
+
+    [Fact]
+    public void ExceptionKindsCarryTheDocumentedExitCodes()
+    {
+        Assert.Equal(2, new UsageException("x").ExitCode);
+        Assert.Equal(3, new DataException("f", "x").ExitCode);
+        Assert.Equal(4, new NumericalException("x").ExitCode);
+        Assert.Equal("f: x", new DataException("f", "x").Message);
     }
 
     [Fact]
