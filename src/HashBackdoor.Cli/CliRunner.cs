@@ -14,7 +14,12 @@ public static class CliRunner
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"hashbd: {parse.Errors[0].Message} (see hashbd --help)");
+            // A misspelt command or flag is the cause of whatever else failed to parse ("Required command was not
+            // provided" after "hashbd trian"): report the error about the first unmatched token when there is one.
+            var error = parse.UnmatchedTokens.Count > 0
+                ? parse.Errors.FirstOrDefault(e => e.Message.Contains($"'{parse.UnmatchedTokens[0]}'", StringComparison.Ordinal)) ?? parse.Errors[0]
+                : parse.Errors[0];
+            Console.Error.WriteLine($"hashbd: {error.Message} (see hashbd --help)");
             return 2;
         }
         bool verbose = parse.GetValue(Verbose);

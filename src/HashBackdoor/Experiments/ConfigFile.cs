@@ -19,6 +19,8 @@ public static class ConfigFile
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         PropertyNameCaseInsensitive = false,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // "targets:" with no value is null in YAML: refuse it here rather than hand a null list to the code.
+        RespectNullableAnnotations = true,
         WriteIndented = true,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
@@ -32,7 +34,16 @@ public static class ConfigFile
         bool yaml = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
         try
         {
-            string json = yaml ? YamlToJson(text) : text;
+            string json = text;
+            if (yaml)
+            {
+                try { json = YamlToJson(text); }
+                catch (Exception e) when (e is InvalidOperationException or InvalidCastException)
+                {
+                    // YamlDotNet throws these on some malformed input, e.g. a flow list left open: "[0, 1" then a new line.
+                    throw new UsageException($"{path}: invalid YAML (the parser stopped: {e.Message}); check brackets, quotes and keys");
+                }
+            }
             return JsonSerializer.Deserialize<T>(json, Json) ?? throw new JsonException("the file is empty");
         }
         catch (JsonException e)
@@ -40,6 +51,7 @@ public static class ConfigFile
             string where = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path.TrimStart('$', '.')}";
             string msg = e.Message.Split(" Path:")[0];
             if (msg.Contains("could not be mapped")) msg = $"unknown key{ExtractKey(msg)}";
+            else if (msg.Contains("doesn't allow setting null values")) msg = "a value is required (the key is empty or null)";
             throw new UsageException($"{path}: invalid config{where}: {msg}");
         }
         catch (YamlException e)

@@ -66,7 +66,8 @@ public sealed record ExperimentConfig
         foreach (var m in Methods)
         {
             if (m == "clean") throw new UsageException("methods: 'clean' is always reported; list only attacks");
-            PoisoningAttacks.Create(m);
+            if (!PoisoningAttacks.Names.Contains(m, StringComparer.OrdinalIgnoreCase))
+                throw new UsageException($"methods: {m}: unknown attack (known: {string.Join(", ", PoisoningAttacks.Names)})");
         }
         if (Poison.Count < 1) throw new UsageException($"poison.count {Poison.Count}: must be at least 1");
         AttackValidation.Epsilon(Perturbation.Epsilon);
@@ -91,5 +92,11 @@ public sealed record ExperimentConfig
             AttackValidation.PoisonCount(Poison.Count, t, AttackValidation.TargetIndices(split.Train, t).Length);
     }
 
-    public static ExperimentConfig Load(string path) => ConfigFile.Load<ExperimentConfig>(path).Validate();
+    /// <summary>Reads and validates a config file; every failure names the file.</summary>
+    public static ExperimentConfig Load(string path)
+    {
+        var config = ConfigFile.Load<ExperimentConfig>(path);
+        try { return config.Validate(); }
+        catch (UsageException e) { throw new UsageException($"{path}: {e.Message}", e); }
+    }
 }

@@ -127,7 +127,8 @@ public sealed class ExperimentRunner
             if (ConfigFile.ToJson(previous) != ConfigFile.ToJson(config))
                 throw new UsageException($"--resume: the config differs from the one recorded in {resolved}; use a new --out folder");
         }
-        Directory.CreateDirectory(outDir);
+        // The folder is created by the first file written, after the config is checked against the data: a run that
+        // fails validation leaves nothing behind.
     }
 
     private void WriteResolvedConfig(DatasetSplits data) => AtomicFile.WriteAllText(Path.Combine(outDir, ResolvedConfigName),
