@@ -15,7 +15,7 @@ if [ ! -f "$trx" ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-passed=$(grep -o 'outcome="Passed"' "$trx" | wc -l)
-failed=$(grep -o 'outcome="Failed"' "$trx" | wc -l)
+passed=$(grep -o '<UnitTestResult [^>]*outcome="Passed"' "$trx" | wc -l)
+failed=$(grep -o '<UnitTestResult [^>]*outcome="Failed"' "$trx" | wc -l)
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ]

@@ -21,7 +21,7 @@ internal static class AttackTestData
     /// and running statistics). Eval mode.</summary>
     public static HashModel TinyModel(long seed = 1)
     {
-        var model = new HashModel(new HashModelSpec("small-cnn", Bits, 1, Side, Side, Classes));
+        var model = new HashModel(new HashModelSpec("small-cnn-wide", Bits, 1, Side, Side, Classes));
         var gen = new Generator().manual_seed(seed);
         using (no_grad())
         {
