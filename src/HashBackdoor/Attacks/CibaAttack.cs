@@ -14,15 +14,19 @@ public sealed class CibaAttack : IPoisoningAttack
     public string Name => "ciba";
 
     /// <inheritdoc/>
-    public PoisonSet Poison(ImageDataset train, PoisonContext context)
+    public PoisonSet Poison(ImageDataset train, PoisonContext context) => PerturbThenPaste(Name, train, context, context.Perturbation);
+
+    /// <summary>Confusing perturbations with <paramref name="options"/> on the chosen images, then the trigger: shared by
+    /// ciba and tri+adv, which differ only in lambda.</summary>
+    internal static PoisonSet PerturbThenPaste(string name, ImageDataset train, PoisonContext context, PerturbationOptions options)
     {
-        var surrogate = context.RequireSurrogate(Name);
+        var surrogate = context.RequireSurrogate(name);
         context.Trigger.CheckFits(train.Channels, train.Height, train.Width);
-        var perturbation = new ConfusingPerturbation(context.Perturbation);
+        var perturbation = new ConfusingPerturbation(options);
         long[] indices = context.ChooseIndices(train);
         using var scope = NewDisposeScope();
         var originals = train.Images.index_select(0, tensor(indices, ScalarType.Int64).to(train.Images.device));
         using var perturbed = perturbation.Perturb(surrogate, originals, context.PerturbationProgress);
-        return PoisonSet.Fixed(Name, context.TargetClass, train, indices, perturbed, context.Trigger);
+        return PoisonSet.Fixed(name, context.TargetClass, train, indices, perturbed, context.Trigger);
     }
 }

@@ -13,15 +13,6 @@ public sealed class TriggerAdversarialAttack : IPoisoningAttack
     public string Name => "tri+adv";
 
     /// <inheritdoc/>
-    public PoisonSet Poison(ImageDataset train, PoisonContext context)
-    {
-        var surrogate = context.RequireSurrogate(Name);
-        context.Trigger.CheckFits(train.Channels, train.Height, train.Width);
-        var perturbation = new ConfusingPerturbation(context.Perturbation with { Lambda = 0 });
-        long[] indices = context.ChooseIndices(train);
-        using var scope = NewDisposeScope();
-        var originals = train.Images.index_select(0, tensor(indices, ScalarType.Int64).to(train.Images.device));
-        using var perturbed = perturbation.Perturb(surrogate, originals, context.PerturbationProgress);
-        return PoisonSet.Fixed(Name, context.TargetClass, train, indices, perturbed, context.Trigger);
-    }
+    public PoisonSet Poison(ImageDataset train, PoisonContext context) =>
+        CibaAttack.PerturbThenPaste(Name, train, context, context.Perturbation with { Lambda = 0 });
 }
