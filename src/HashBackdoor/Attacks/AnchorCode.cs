@@ -26,7 +26,7 @@ public static class AnchorCode
         var rows = AttackValidation.TargetRows(labels, target).to(codes.device);
         long voters = rows.sum().item<long>();
         if (voters == 0)
-            throw new UsageException($"--target {target}: no training image is labelled with class {target} alone; the anchor code needs at least one");
+            throw new UsageException($"targets {target}: no training image is labelled with class {target} alone; the anchor code needs at least one");
         // Masked sum over rows: [N,K] * [N,1] summed over N, then sign (sign(0) = 0 gives the ties).
         var votes = codes.to_type(ScalarType.Float32).mul(rows.unsqueeze(1).to_type(ScalarType.Float32)).sum(new long[] { 0 });
         return votes.sign().MoveToOuterDisposeScope();

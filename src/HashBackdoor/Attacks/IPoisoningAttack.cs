@@ -9,7 +9,7 @@ namespace HashBackdoor.Attacks;
 /// </summary>
 public interface IPoisoningAttack
 {
-    /// <summary>Registry name (lower case, as given to --attack), for example "ciba".</summary>
+    /// <summary>Registry name (lower case, as given to methods), for example "ciba".</summary>
     string Name { get; }
 
     /// <summary>Poisons <paramref name="train"/> (which is not modified). The result is owned by the caller.</summary>

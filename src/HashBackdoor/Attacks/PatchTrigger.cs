@@ -48,7 +48,7 @@ public sealed class PatchTrigger : IDisposable
     public static PatchTrigger Constant(int channels, int size, double value = 0.5)
     {
         AttackValidation.TriggerSize(size);
-        if (!(value >= 0 && value <= 1)) throw new UsageException($"--trigger-init {value}: must lie in [0, 1]");
+        if (!(value >= 0 && value <= 1)) throw new UsageException($"trigger.initValue {value}: must lie in [0, 1]");
         return new PatchTrigger(full(new long[] { channels, size, size }, value, dtype: ScalarType.Float32));
     }
 
@@ -156,7 +156,7 @@ public sealed class PatchTrigger : IDisposable
     /// scale x scale block), so a 4x4 trigger is visible in a report.</summary>
     public byte[] EnlargedPng(int scale)
     {
-        if (Channels is not (1 or 3)) throw new UsageException($"--trigger-size {Size}: a {Channels}-channel trigger cannot be drawn as PNG (1 or 3 channels)");
+        if (Channels is not (1 or 3)) throw new UsageException($"trigger.size {Size}: a {Channels}-channel trigger cannot be drawn as PNG (1 or 3 channels)");
         return AttackImages.Png(Pattern, scale);
     }
 

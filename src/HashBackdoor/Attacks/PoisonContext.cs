@@ -44,10 +44,10 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
             var seen = new HashSet<long>();
             foreach (long i in given)
             {
-                if (i < 0 || i >= train.Count) throw new UsageException($"--poison-indices {i}: out of range (the training set has {train.Count} images)");
-                if (!seen.Add(i)) throw new UsageException($"--poison-indices {i}: given twice");
+                if (i < 0 || i >= train.Count) throw new UsageException($"poison.indices {i}: out of range (the training set has {train.Count} images)");
+                if (!seen.Add(i)) throw new UsageException($"poison.indices {i}: given twice");
                 if (!allowed.Contains(i))
-                    throw new UsageException($"--poison-indices {i}: image {i} is not labelled with the target class {TargetClass} alone (clean-label poisons are target-class images)");
+                    throw new UsageException($"poison.indices {i}: image {i} is not labelled with the target class {TargetClass} alone (clean-label poisons are target-class images)");
             }
             return given.ToArray();
         }
@@ -61,7 +61,7 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
 
     /// <summary>The surrogate, or a <see cref="UsageException"/> naming the attack that needs it.</summary>
     public HashModel RequireSurrogate(string attackName) =>
-        Surrogate ?? throw new UsageException($"--attack {attackName}: needs a surrogate model (--surrogate), none was given");
+        Surrogate ?? throw new UsageException($"methods {attackName}: needs a surrogate model (surrogate), none was given");
 
     /// <summary>A seed for one independent random stream of this poisoning (SplitMix64 of seed and stream).</summary>
     internal long StreamSeed(int stream)

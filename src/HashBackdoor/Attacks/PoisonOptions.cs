@@ -7,16 +7,16 @@ namespace HashBackdoor.Attacks;
 /// </summary>
 public sealed record PoisonOptions
 {
-    /// <summary>Target class t: poisoned images are training images labelled with t alone, and keep that label. Default 0. Flag --target.</summary>
+    /// <summary>Target class t: poisoned images are training images labelled with t alone, and keep that label. Default 0. Flag targets.</summary>
     public int TargetClass { get; init; } = 0;
 
     /// <summary>Number N of poisoned images, chosen at random (seeded) among the target-class training images. Default
-    /// 60 (reference). Ignored when <see cref="Indices"/> is given. Flag --poisons.</summary>
+    /// 60 (reference). Ignored when <see cref="Indices"/> is given. Flag poison.count.</summary>
     public int Count { get; init; } = 60;
 
     /// <summary>Exactly which training images to poison (each must be labelled with the target class alone); their order
     /// forms the perturbation groups. Default null: choose <see cref="Count"/> images with <see cref="Seed"/>.
-    /// Flag --poison-indices.</summary>
+    /// Flag poison.indices.</summary>
     public IReadOnlyList<long>? Indices { get; init; }
 
     /// <summary>Seed of every random choice of the poisoning (which images, the noise of Tri+Noise). Default 0. Flag --seed.</summary>
@@ -28,9 +28,9 @@ public sealed record PoisonOptions
     /// <summary>Checks what can be checked without the dataset; throws <see cref="UsageException"/> naming the option.</summary>
     public PoisonOptions Validate()
     {
-        if (TargetClass < 0) throw new UsageException($"--target {TargetClass}: must be a class index (0 or more)");
-        if (Indices is null && Count < 1) throw new UsageException($"--poisons {Count}: must be at least 1");
-        if (Indices is not null && Indices.Count < 1) throw new UsageException("--poison-indices: the list is empty; give at least one index");
+        if (TargetClass < 0) throw new UsageException($"targets {TargetClass}: must be a class index (0 or more)");
+        if (Indices is null && Count < 1) throw new UsageException($"poison.count {Count}: must be at least 1");
+        if (Indices is not null && Indices.Count < 1) throw new UsageException("poison.indices: the list is empty; give at least one index");
         Perturbation.Validate();
         return this;
     }

@@ -31,7 +31,7 @@ public static class PoisoningAttacks
         Func<IPoisoningAttack>? factory;
         lock (Gate) Factories.TryGetValue(name ?? "", out factory);
         if (factory is null)
-            throw new UsageException($"--attack {name}: unknown attack (known: {string.Join(", ", Names)})");
+            throw new UsageException($"methods {name}: unknown attack (known: {string.Join(", ", Names)})");
         return factory();
     }
 

@@ -6,20 +6,20 @@ namespace HashBackdoor.Attacks;
 /// </summary>
 public sealed record TriggerOptions
 {
-    /// <summary>Side P of the square patch in pixels. Default 4 (reference: 24 on 224 px images). Flag --trigger-size.</summary>
+    /// <summary>Side P of the square patch in pixels. Default 4 (reference: 24 on 224 px images). Flag trigger.size.</summary>
     public int Size { get; init; } = 4;
 
-    /// <summary>Number of optimisation steps. Default 2000 (reference). Flag --trigger-steps.</summary>
+    /// <summary>Number of optimisation steps. Default 2000 (reference). Flag trigger.steps.</summary>
     public int Steps { get; init; } = 2000;
 
-    /// <summary>Training images sampled (with replacement, all classes) per step. Default 32 (reference). Flag --trigger-batch.</summary>
+    /// <summary>Training images sampled (with replacement, all classes) per step. Default 32 (reference). Flag trigger.batchSize.</summary>
     public int BatchSize { get; init; } = 32;
 
     /// <summary>Step length: the patch moves by -Alpha times the mean L2-normalised per-image gradient. Pixel units on
-    /// the 0..1 scale; default 12/255 (the reference's 12 on its 0..255 scale). Flag --alpha.</summary>
+    /// the 0..1 scale; default 12/255 (the reference's 12 on its 0..255 scale). Flag trigger.alpha.</summary>
     public double Alpha { get; init; } = 12.0 / 255.0;
 
-    /// <summary>Initial value of every patch pixel. Default 0.5 (mid-grey, as the reference). Flag --trigger-init.</summary>
+    /// <summary>Initial value of every patch pixel. Default 0.5 (mid-grey, as the reference). Flag trigger.initValue.</summary>
     public double InitValue { get; init; } = 0.5;
 
     /// <summary>Temperatures beta of tanh(beta z): the first value holds for the first half of the steps, the remaining
@@ -45,12 +45,12 @@ public sealed record TriggerOptions
     public TriggerOptions Validate()
     {
         AttackValidation.TriggerSize(Size);
-        if (Steps < 0) throw new UsageException($"--trigger-steps {Steps}: must be at least 0");
-        if (BatchSize < 1) throw new UsageException($"--trigger-batch {BatchSize}: must be at least 1");
-        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new UsageException($"--alpha {Alpha}: must be a positive pixel amount (12/255 = {12.0 / 255:0.#####})");
-        if (!(InitValue >= 0 && InitValue <= 1)) throw new UsageException($"--trigger-init {InitValue}: must lie in [0, 1]");
+        if (Steps < 0) throw new UsageException($"trigger.steps {Steps}: must be at least 0");
+        if (BatchSize < 1) throw new UsageException($"trigger.batchSize {BatchSize}: must be at least 1");
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new UsageException($"trigger.alpha {Alpha}: must be a positive pixel amount (12/255 = {12.0 / 255:0.#####})");
+        if (!(InitValue >= 0 && InitValue <= 1)) throw new UsageException($"trigger.initValue {InitValue}: must lie in [0, 1]");
         if (BetaSchedule is null || BetaSchedule.Count == 0 || BetaSchedule.Any(b => !(b > 0) || double.IsInfinity(b)))
-            throw new UsageException($"--beta-schedule {string.Join(",", BetaSchedule ?? Array.Empty<double>())}: needs one or more positive values");
+            throw new UsageException($"trigger.betaSchedule {string.Join(",", BetaSchedule ?? Array.Empty<double>())}: needs one or more positive values");
         return this;
     }
 }

@@ -65,8 +65,8 @@ public class AnchorCodeTests
         using var c = tensor(new float[] { 1, -1, -1, 1 }, new long[] { 2, 2 });
         using var l = tensor(new float[] { 1, 0, 0, 1, 1, 0 }, new long[] { 2, 3 });   // {0}, {1,2}
         var unknown = Assert.Throws<UsageException>(() => AnchorCode.Compute(c, l, 3));
-        Assert.Contains("--target 3", unknown.Message);
+        Assert.Contains("targets 3", unknown.Message);
         var none = Assert.Throws<UsageException>(() => AnchorCode.Compute(c, l, 2));  // only a multi-label row has class 2
-        Assert.Contains("--target 2", none.Message);
+        Assert.Contains("targets 2", none.Message);
     }
 }

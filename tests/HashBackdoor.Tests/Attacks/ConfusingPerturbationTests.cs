@@ -130,11 +130,11 @@ public class ConfusingPerturbationTests
     [Fact]
     public void BadOptionsAreUsageErrors()
     {
-        Assert.Contains("--eps", Assert.Throws<UsageException>(() => new PerturbationOptions { Epsilon = -0.1 }.Validate()).Message);
-        Assert.Contains("--eps", Assert.Throws<UsageException>(() => new PerturbationOptions { Epsilon = 1.5 }.Validate()).Message);
-        Assert.Contains("--lambda", Assert.Throws<UsageException>(() => new PerturbationOptions { Lambda = 1.1 }.Validate()).Message);
-        Assert.Contains("--group-size", Assert.Throws<UsageException>(() => new PerturbationOptions { GroupSize = 0 }.Validate()).Message);
-        Assert.Contains("--step-size", Assert.Throws<UsageException>(() => new PerturbationOptions { StepSize = 0 }.Validate()).Message);
+        Assert.Contains("perturbation.epsilon", Assert.Throws<UsageException>(() => new PerturbationOptions { Epsilon = -0.1 }.Validate()).Message);
+        Assert.Contains("perturbation.epsilon", Assert.Throws<UsageException>(() => new PerturbationOptions { Epsilon = 1.5 }.Validate()).Message);
+        Assert.Contains("perturbation.lambda", Assert.Throws<UsageException>(() => new PerturbationOptions { Lambda = 1.1 }.Validate()).Message);
+        Assert.Contains("perturbation.groupSize", Assert.Throws<UsageException>(() => new PerturbationOptions { GroupSize = 0 }.Validate()).Message);
+        Assert.Contains("perturbation.stepSize", Assert.Throws<UsageException>(() => new PerturbationOptions { StepSize = 0 }.Validate()).Message);
         Assert.Throws<UsageException>(() => new ConfusingPerturbation(new PerturbationOptions { Epsilon = 2 }));
     }
 }

@@ -54,7 +54,7 @@ public sealed class PatchTriggerTests : IDisposable
         using var images = AttackTestData.Images(1);
         using var big = PatchTrigger.Constant(1, 13);
         var e = Assert.Throws<UsageException>(() => big.Paste(images));
-        Assert.Contains("--trigger-size 13", e.Message);
+        Assert.Contains("trigger.size 13", e.Message);
         using var rgb = PatchTrigger.Constant(3, 4);
         Assert.Throws<UsageException>(() => rgb.Paste(images));
         Assert.Throws<UsageException>(() => PatchTrigger.Constant(1, 0));

@@ -32,7 +32,7 @@ public class PoisoningTests
         Assert.IsType<TriggerAdversarialAttack>(PoisoningAttacks.Create("tri+adv"));
         Assert.IsType<CibaAttack>(PoisoningAttacks.Create("CIBA"));
         var e = Assert.Throws<UsageException>(() => PoisoningAttacks.Create("badnets"));
-        Assert.Contains("--attack badnets", e.Message);
+        Assert.Contains("methods badnets", e.Message);
         Assert.Contains("ciba", e.Message);
     }
 
@@ -60,19 +60,19 @@ public class PoisoningTests
         using var train = AttackTestData.Dataset(perClass: 8);
         using var trigger = Trigger();
         var tooMany = Assert.Throws<UsageException>(() => Context(trigger, null, count: 9, target: 2).ChooseIndices(train));
-        Assert.Equal("--poisons 9: the target class 2 has only 8 training images", tooMany.Message);
-        Assert.Contains("--poisons 0", Assert.Throws<UsageException>(() => Context(trigger, null, count: 0).ChooseIndices(train)).Message);
-        Assert.Contains("--target 3", Assert.Throws<UsageException>(() => Context(trigger, null, target: 3).ChooseIndices(train)).Message);
+        Assert.Equal("poison.count 9: the target class 2 has only 8 training images", tooMany.Message);
+        Assert.Contains("poison.count 0", Assert.Throws<UsageException>(() => Context(trigger, null, count: 0).ChooseIndices(train)).Message);
+        Assert.Contains("targets 3", Assert.Throws<UsageException>(() => Context(trigger, null, target: 3).ChooseIndices(train)).Message);
         var ctx = new PoisonContext(new PoisonOptions { TargetClass = 1, Indices = new long[] { 4, 2 } }, trigger);
-        Assert.Contains("--poison-indices 2", Assert.Throws<UsageException>(() => ctx.ChooseIndices(train)).Message);
+        Assert.Contains("poison.indices 2", Assert.Throws<UsageException>(() => ctx.ChooseIndices(train)).Message);
         var given = new PoisonContext(new PoisonOptions { TargetClass = 1, Indices = new long[] { 7, 4 } }, trigger);
         Assert.Equal(new long[] { 7, 4 }, given.ChooseIndices(train));
-        Assert.Contains("--eps", Assert.Throws<UsageException>(() =>
+        Assert.Contains("perturbation.epsilon", Assert.Throws<UsageException>(() =>
             new PoisonOptions { Perturbation = new PerturbationOptions { Epsilon = 1.2 } }.Validate()).Message);
         using var big = PatchTrigger.Constant(1, 13);
-        Assert.Contains("--trigger-size 13", Assert.Throws<UsageException>(() =>
+        Assert.Contains("trigger.size 13", Assert.Throws<UsageException>(() =>
             new TriggerNoiseAttack().Poison(train, Context(big, null))).Message);
-        Assert.Contains("--surrogate", Assert.Throws<UsageException>(() =>
+        Assert.Contains("surrogate", Assert.Throws<UsageException>(() =>
             new CibaAttack().Poison(train, Context(trigger, null))).Message);
     }
 

@@ -91,14 +91,14 @@ public class TriggerOptimizerTests
     [Fact]
     public void BadOptionsAreUsageErrors()
     {
-        Assert.Contains("--trigger-size", Assert.Throws<UsageException>(() => new TriggerOptions { Size = 0 }.Validate()).Message);
-        Assert.Contains("--alpha", Assert.Throws<UsageException>(() => new TriggerOptions { Alpha = 0 }.Validate()).Message);
-        Assert.Contains("--trigger-init", Assert.Throws<UsageException>(() => new TriggerOptions { InitValue = 2 }.Validate()).Message);
-        Assert.Contains("--trigger-batch", Assert.Throws<UsageException>(() => new TriggerOptions { BatchSize = 0 }.Validate()).Message);
+        Assert.Contains("trigger.size", Assert.Throws<UsageException>(() => new TriggerOptions { Size = 0 }.Validate()).Message);
+        Assert.Contains("trigger.alpha", Assert.Throws<UsageException>(() => new TriggerOptions { Alpha = 0 }.Validate()).Message);
+        Assert.Contains("trigger.initValue", Assert.Throws<UsageException>(() => new TriggerOptions { InitValue = 2 }.Validate()).Message);
+        Assert.Contains("trigger.batchSize", Assert.Throws<UsageException>(() => new TriggerOptions { BatchSize = 0 }.Validate()).Message);
         using var model = AttackTestData.TinyModel(1);
         using var train = AttackTestData.Images(2);
         using var anchor = Anchor(1);
         var e = Assert.Throws<UsageException>(() => new TriggerOptimizer(new TriggerOptions { Size = 13, Steps = 1 }).Optimize(model, train, anchor));
-        Assert.Contains("--trigger-size 13", e.Message);
+        Assert.Contains("trigger.size 13", e.Message);
     }
 }

@@ -72,10 +72,10 @@ public class AblationVaryTests : IDisposable
     }
 
     [Theory]
-    [InlineData("eps=8/255,300/255", "--eps 1.1764705882352942: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = 0.03137)")]
+    [InlineData("eps=8/255,300/255", "perturbation.epsilon 1.1764705882352942: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = 0.03137)")]
     [InlineData("bits=16,12", "--bits 12: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096")]
     [InlineData("poisons=2,0", "poison.count 0: must be at least 1")]
-    [InlineData("lambda=0.5,1.5", "--lambda 1.5: must lie in [0, 1]")]
+    [InlineData("lambda=0.5,1.5", "perturbation.lambda 1.5: must lie in [0, 1]")]
     public void EveryVariantIsValidatedBeforeAnythingRuns(string vary, string message)
     {
         string dir = tmp["ablation"];

@@ -118,7 +118,7 @@ public class ConfigValidationTests : IDisposable
     public void EpsilonOutsideZeroToOne(string yamlValue, string shown)
     {
         string yaml = Write("eps.yaml", $"name: x\nperturbation:\n  epsilon: {yamlValue}\n");
-        Assert.Equal($"{yaml}: --eps {shown}: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = 0.03137)", LoadFails(yaml));
+        Assert.Equal($"{yaml}: perturbation.epsilon {shown}: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = 0.03137)", LoadFails(yaml));
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public class ConfigValidationTests : IDisposable
     [Fact]
     public void OtherValuesNameTheirFlag()
     {
-        Assert.Equal("--trigger-size 0: must be at least 1 pixel", Assert.Throws<UsageException>(() =>
+        Assert.Equal("trigger.size 0: must be at least 1 pixel", Assert.Throws<UsageException>(() =>
             (Tiny.Experiment with { Trigger = Tiny.Experiment.Trigger with { Size = 0 } }).Validate()).Message);
         Assert.Equal("poison.count 0: must be at least 1", Assert.Throws<UsageException>(() =>
             (Tiny.Experiment with { Poison = new PoisonConfig { Count = 0 } }).Validate()).Message);
@@ -162,12 +162,12 @@ public class ConfigValidationTests : IDisposable
     public void PoisonCountLargerThanTargetClassFailsBeforeTraining()
     {
         var config = Tiny.Experiment with { Poison = new PoisonConfig { Count = 9 } };
-        Assert.Equal("--poisons 9: the target class 0 has only 8 training images", RunFails(config, tmp["poison"]));
+        Assert.Equal("poison.count 9: the target class 0 has only 8 training images", RunFails(config, tmp["poison"]));
         // The same through the command line: exit code 2, one line, nothing written.
         string cfg = TinyJson("poison.json", o => o["poison"]!["count"] = 9);
         var r = Hashbd.Run("experiment", "--config", cfg, "--out", tmp["poison-cli"]);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("hashbd: error: --poisons 9: the target class 0 has only 8 training images", r.SingleErrorLine());
+        Assert.Equal("hashbd: error: poison.count 9: the target class 0 has only 8 training images", r.SingleErrorLine());
         Assert.False(Directory.Exists(tmp["poison-cli"]));
     }
 
@@ -175,14 +175,14 @@ public class ConfigValidationTests : IDisposable
     public void TriggerLargerThanTheImagesFailsBeforeTraining()
     {
         var config = Tiny.Experiment with { Trigger = Tiny.Experiment.Trigger with { Size = 13 } };
-        Assert.Equal("--trigger-size 13: the trigger is larger than the 12x12 images", RunFails(config, tmp["trigger"]));
+        Assert.Equal("trigger.size 13: the trigger is larger than the 12x12 images", RunFails(config, tmp["trigger"]));
     }
 
     [Fact]
     public void UnknownTargetClassFailsBeforeTraining()
     {
         var config = Tiny.Experiment with { Targets = new[] { 0, 99 } };
-        Assert.Equal("targets: --target 99: unknown class (the dataset has 3 classes, 0..2)", RunFails(config, tmp["target"]));
+        Assert.Equal("targets: targets 99: unknown class (the dataset has 3 classes, 0..2)", RunFails(config, tmp["target"]));
     }
 
     [Fact]
