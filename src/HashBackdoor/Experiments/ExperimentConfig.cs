@@ -93,10 +93,27 @@ public sealed record ExperimentConfig
     }
 
     /// <summary>Reads and validates a config file; every failure names the file.</summary>
+    /// <summary>Loads a config file, or the config.resolved.json of a run folder (which holds the config under "config"
+    /// beside the toolkit version and dataset checksums), so that a finished run can be redone from its own folder.</summary>
     public static ExperimentConfig Load(string path)
     {
-        var config = ConfigFile.Load<ExperimentConfig>(path);
+        var config = IsResolvedRecord(path)
+            ? ConfigFile.Load<ExperimentRunner.ResolvedConfig>(path).Config
+            : ConfigFile.Load<ExperimentConfig>(path);
         try { return config.Validate(); }
         catch (UsageException e) { throw new UsageException($"{path}: {e.Message}", e); }
+    }
+
+    private static bool IsResolvedRecord(string path)
+    {
+        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || !File.Exists(path)) return false;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path), new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("config", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("toolkitVersion", out _);
+        }
+        catch (System.Text.Json.JsonException) { return false; }
     }
 }
