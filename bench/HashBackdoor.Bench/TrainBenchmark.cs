@@ -15,7 +15,7 @@ namespace HashBackdoor.Bench;
 /// </summary>
 internal static class TrainBenchmark
 {
-    const string Usage = "train [--quick] [--images 5000] [--epochs 2] [--reps 3]";
+    const string Usage = "train [--quick] [--images 5000] [--epochs 2] [--reps 4]";
 
     static readonly HashModelSpec Spec = new("small-cnn", 48, 1, 28, 28, 10);
 
@@ -25,7 +25,7 @@ internal static class TrainBenchmark
         bool quick = a.Has("--quick");
         int images = a.Int("--images", quick ? 1000 : 5000);
         int epochs = a.Int("--epochs", quick ? 1 : 2);
-        int reps = a.Int("--reps", quick ? 1 : 3);
+        int reps = a.Int("--reps", quick ? 2 : 4);
         Header("train", $"training throughput of {Spec.Architecture}/{Spec.Bits} bits, CSQ, Adam lr 1e-3, batch 64: HashTrainer vs a bare TorchSharp loop; " +
                         $"{epochs} epoch(s) per measurement, {reps} interleaved repetition(s)");
         var (x, y, source) = TrainingImages(images);
