@@ -7,7 +7,8 @@ public static class HashEncoder
 {
     /// <summary>Largest number of images per forward pass when the model is on the CPU. Larger forward batches push the
     /// first stages' activations (50 KB per 28x28 image for small-cnn's first conv) out of the caches, and encoding gets
-    /// slower: 1.3x slower at 500 images, 1.6x at 1000, 2.1x at 2000 than at 128 (docs/performance.md, "Encoding").
+    /// slower: measured 1.5x slower at 500 images per forward, 1.6x at 1000, 1.7x at 2000 than at 128
+    /// (docs/performance.md, "Encoding").
     /// In eval mode every image is encoded independently, so the codes do not depend on it.</summary>
     internal const int CpuForwardBatch = 128;
 
