@@ -8,7 +8,15 @@ public static class Program
     static readonly Dictionary<string, Func<string[], int>> Benchmarks = new(StringComparer.OrdinalIgnoreCase)
     {
         ["retrieval"] = RetrievalBenchmark.Run,
+        ["train"] = TrainBenchmark.Run,
+        ["attack"] = AttackBenchmark.Run,
+        ["encode"] = EncodeBenchmark.Run,
+        ["memory"] = MemoryBenchmark.Run,
+        ["all"] = All,
     };
+
+    /// <summary>The order in which <c>all</c> runs the benchmarks.</summary>
+    static readonly string[] AllOrder = { "train", "attack", "encode", "memory", "retrieval" };
 
     public static int Main(string[] args)
     {
@@ -27,5 +35,23 @@ public static class Program
             Console.Error.WriteLine($"error: {e.Message}");
             return e.ExitCode;
         }
+    }
+
+    /// <summary><c>all [--quick]</c>: every benchmark in turn (only --quick is passed on); the exit code is the first
+    /// non-zero one.</summary>
+    static int All(string[] args)
+    {
+        if (args.Any(a => a != "--quick"))
+            throw new UsageException("all takes only --quick; run a single benchmark to pass it options");
+        int code = 0;
+        foreach (string name in AllOrder)
+        {
+            Console.WriteLine();
+            Console.WriteLine(new string('=', 100));
+            int c = Benchmarks[name](args);
+            Console.Out.Flush();
+            if (c != 0 && code == 0) code = c;
+        }
+        return code;
     }
 }

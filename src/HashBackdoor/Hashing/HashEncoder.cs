@@ -5,14 +5,24 @@ namespace HashBackdoor.Hashing;
 /// <summary>Turns images into binary codes with a trained model (eval mode, no gradients, batched).</summary>
 public static class HashEncoder
 {
+    /// <summary>Largest number of images per forward pass when the model is on the CPU. Larger forward batches push the
+    /// first stages' activations (50 KB per 28x28 image for small-cnn's first conv) out of the caches, and encoding gets
+    /// slower: measured 1.5x slower at 500 images per forward, 1.6x at 1000, 1.7x at 2000 than at 128
+    /// (docs/performance.md, "Encoding").
+    /// In eval mode every image is encoded independently, so the codes do not depend on it.</summary>
+    internal const int CpuForwardBatch = 128;
+
     /// <summary>Codes sign(z) as float [N, K] in {-1, 0, +1} on the CPU. A component is 0 only where z is exactly 0.
-    /// <paramref name="transform"/> is applied to each batch before the model (for example pasting a trigger).</summary>
+    /// <paramref name="transform"/> is applied to each batch of <paramref name="batchSize"/> images before the model
+    /// (for example pasting a trigger); on the CPU the model then sees it in slices of at most
+    /// <see cref="CpuForwardBatch"/> images.</summary>
     public static Tensor Encode(HashModel model, Tensor images, int batchSize = 1000, Func<Tensor, Tensor>? transform = null,
         Device? device = null)
     {
         bool wasTraining = model.training;
         model.eval();
         long n = images.shape[0];
+        bool onCpu = model.parameters().FirstOrDefault()?.device.type is null or TorchSharp.DeviceType.CPU;
         var parts = new List<Tensor>();
         try
         {
@@ -24,7 +34,7 @@ public static class HashEncoder
                 var x = images.narrow(0, start, len);
                 if (device is not null) x = x.to(device);
                 if (transform is not null) x = transform(x);
-                var z = model.forward(x);
+                var z = onCpu ? ForwardInSlices(model, x, CpuForwardBatch) : model.forward(x);
                 parts.Add(z.sign().cpu().MoveToOuterDisposeScope());
             }
             return n == 0 ? zeros(0, model.Spec.Bits) : cat(parts, 0);
@@ -34,6 +44,16 @@ public static class HashEncoder
             foreach (var p in parts) p.Dispose();
             if (wasTraining) model.train();
         }
+    }
+
+    /// <summary>model.forward over consecutive slices of at most <paramref name="slice"/> rows, concatenated.</summary>
+    private static Tensor ForwardInSlices(HashModel model, Tensor x, int slice)
+    {
+        long b = x.shape[0];
+        if (b <= slice) return model.forward(x);
+        var zs = new List<Tensor>();
+        for (long s = 0; s < b; s += slice) zs.Add(model.forward(x.narrow(0, s, Math.Min(slice, b - s))));
+        return cat(zs, 0);
     }
 }
 

@@ -51,7 +51,7 @@ public sealed class HashTrainer
             SetLearningRate(optimizer, epoch);
             model.train();
             torch.manual_seed(Mix(o.Seed, epoch, 1));
-            var gen = new Generator().manual_seed(Mix(o.Seed, epoch, 2));
+            using var gen = new Generator().manual_seed(Mix(o.Seed, epoch, 2));
             using var perm = randperm(n, generator: gen);
             var sw = Stopwatch.StartNew();
             double sum = 0;
