@@ -24,6 +24,8 @@ public sealed class ExperimentRunner
     private readonly string outDir;
     private readonly IRunProgress progress;
     private readonly Device device;
+    /// <summary>Database codes already computed during the run, by model file, reused by the report's retrieval example.</summary>
+    private readonly Dictionary<string, BinaryCodes> databaseCodes = new();
 
     /// <summary>Folder where clean models and surrogates are kept (default: the run folder). Ablations over attack
     /// settings share one, so the clean models are trained once.</summary>
@@ -84,6 +86,7 @@ public sealed class ExperimentRunner
             var surrogate = surrogateOwned ?? clean;
             var cleanDb = EvaluatePipeline.Encode(clean, split.Database, progress, $"seed {seed} clean database");
             var cleanQ = EvaluatePipeline.Encode(clean, split.Query, progress, $"seed {seed} clean queries");
+            databaseCodes[Path.Combine(modelsDir, "clean", RunRecord.ModelFileName)] = cleanDb.Codes;
             var cleanIndex = new HammingIndex(cleanDb.Codes);
             double cleanMap = RetrievalMetrics.MeanAveragePrecision(cleanIndex, cleanQ.Codes, cleanQ.Labels, cleanDb.Labels, config.Evaluation.TopK, Rule).Percent;
             using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, 500, null, device);
@@ -114,6 +117,7 @@ public sealed class ExperimentRunner
                         using var victim = TrainedModel(spec, trainOptions, poison.Dataset, methodDir, $"seed {seed} target {target} {method} victim", poison.Plan);
                         var db = EvaluatePipeline.Encode(victim, split.Database, progress, $"{method} database");
                         var q = EvaluatePipeline.Encode(victim, split.Query, progress, $"{method} queries");
+                        databaseCodes[Path.Combine(methodDir, RunRecord.ModelFileName)] = db.Codes;
                         var index = new HammingIndex(db.Codes);
                         double map = RetrievalMetrics.MeanAveragePrecision(index, q.Codes, q.Labels, db.Labels, config.Evaluation.TopK, Rule).Percent;
                         result = SaveResult(targetDir, method, Score(victim, index, db, map, triggered, trigger, seed, target, method, split, sw.Elapsed.TotalSeconds));
@@ -319,16 +323,17 @@ public sealed class ExperimentRunner
             var qLabel = one.SingleLabelsOrFirst()[0];
             return new RetrievalExample(
                 new CaptionedImage(ImagePng.FromTensor(q[0], 4), $"triggered query (true class {name[qLabel]}), target {name[target]}"),
-                "clean model", Top(cleanModel, q, split, target, 10), $"{method} victim", Top(victim, q, split, target, 10));
+                "clean model", Top(cleanModel, cleanPath, q, split, target, 10), $"{method} victim", Top(victim, victimPath, q, split, target, 10));
         }
     }
 
-    private List<RankedResult> Top(HashModel model, Tensor query, ProtocolSplit split, int target, int k)
+    private List<RankedResult> Top(HashModel model, string modelPath, Tensor query, ProtocolSplit split, int target, int k)
     {
-        var db = EvaluatePipeline.Encode(model, split.Database, RunProgress.None, "database");
+        if (!databaseCodes.TryGetValue(modelPath, out var dbCodes))
+            dbCodes = EvaluatePipeline.Encode(model, split.Database, RunProgress.None, "database").Codes; // resumed run: not in memory
         using var signs = HashEncoder.Encode(model, query, 1, null, device);
         var qc = CodeConversion.ToBinaryCodes(signs, out _);
-        var idx = new HammingIndex(db.Codes).Search(qc, k, out int[] dist);
+        var idx = new HammingIndex(dbCodes).Search(qc, k, out int[] dist);
         var labels = split.Database.SingleLabelsOrFirst();
         return idx.Select((j, r) =>
         {
