@@ -47,8 +47,8 @@ public sealed record ExperimentConfig
     public IReadOnlyList<string> Methods { get; init; } = new[] { "tri", "tri+noise", "tri+adv", "ciba" };
     public PoisonConfig Poison { get; init; } = new();
     public TriggerOptions Trigger { get; init; } = new();
+    /// <summary>Confusing-perturbation settings; their lambda is CIBA's (tri+adv always uses 0).</summary>
     public PerturbationOptions Perturbation { get; init; } = new();
-    /// <summary>Lambda of the CIBA method (tri+adv always uses 0).</summary>
     public EvaluationConfig Evaluation { get; init; } = new();
     public string Device { get; init; } = "cpu";
 

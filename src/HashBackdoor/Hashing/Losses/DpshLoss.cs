@@ -4,9 +4,9 @@ namespace HashBackdoor.Hashing.Losses;
 
 /// <summary>
 /// DPSH (Li et al., IJCAI 2016): pairwise likelihood with theta_ij = u_i^T u_j / 2,
-/// loss = mean_ij [ log(1 + exp(theta_ij)) - s_ij theta_ij ] + eta * mean_i ||u_i - sign(u_i)||^2 / K... here with
-/// u = tanh(z) so that every loss of the toolkit works on the same bounded output (DPSH's own net has no tanh; the
-/// codes sign(u) are the same). The quantization term is averaged over bits; eta = 0.1 by default.
+/// loss = mean_ij [ log(1 + exp(theta_ij)) - s_ij theta_ij ] + eta * mean over images and bits of (u - sign(u))^2,
+/// with u = tanh(z) so that every loss of the toolkit works on the same bounded output (DPSH's own network has no tanh;
+/// the codes sign(u) are the same). eta = 0.1 by default.
 /// </summary>
 public sealed class DpshLoss : IHashLoss
 {
