@@ -48,8 +48,6 @@ internal static class TrainCommand
                     Schedule = p.GetValue(schedule)!, Augmentation = p.GetValue(augment)!, Seed = p.GetValue(seed),
                 },
             };
-            new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1).Validate();
-            request.Trainer.Validate();
             SpectreProgress.Run(progress => TrainPipeline.Run(request, progress));
             return 0;
         });

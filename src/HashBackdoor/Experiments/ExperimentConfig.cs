@@ -70,10 +70,8 @@ public sealed record ExperimentConfig
                 throw new UsageException($"methods: {m}: unknown attack (known: {string.Join(", ", PoisoningAttacks.Names)})");
         }
         if (Poison.Count < 1) throw new UsageException($"poison.count {Poison.Count}: must be at least 1");
-        AttackValidation.Epsilon(Perturbation.Epsilon);
-        Perturbation.Validate();
-        Trigger.Validate();
-        AttackValidation.TriggerSize(Trigger.Size);
+        Perturbation.Validate(); // includes the eps range
+        Trigger.Validate();      // includes the trigger size
         if (Evaluation.TopK < 1) throw new UsageException($"evaluation.topK {Evaluation.TopK}: must be at least 1");
         if (Evaluation.QueryRule is not ("skip" or "zero")) throw new UsageException($"evaluation.queryRule {Evaluation.QueryRule}: expected skip or zero");
         return this;

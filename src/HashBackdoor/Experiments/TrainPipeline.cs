@@ -26,6 +26,8 @@ public static class TrainPipeline
     public static string Run(TrainRequest request, IRunProgress progress)
     {
         request.Trainer.Validate();
+        // Architecture and bits are checked before any data is loaded; the geometry comes from the data below.
+        new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1).Validate();
         var device = TorchRuntime.ParseDevice(request.Device);
         TorchRuntime.Configure();
         string outDir = Path.GetFullPath(request.OutDir);
