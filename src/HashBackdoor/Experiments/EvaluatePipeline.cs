@@ -116,7 +116,7 @@ public sealed record RetrievalReport(MapResult Map, MapResult MapOtherRule, IRea
         var index = new HammingIndex(database.Codes);
         var map = RetrievalMetrics.MeanAveragePrecision(index, query.Codes, query.Labels, database.Labels, r, rule);
         var other = rule == QueryRule.Skip ? QueryRule.Zero : QueryRule.Skip;
-        var map2 = RetrievalMetrics.MeanAveragePrecision(index, query.Codes, query.Labels, database.Labels, r, other);
+        var map2 = map.Under(other);
         var kept = ks.Where(k => k >= 1 && k <= database.Codes.Count).ToArray();
         var p = RetrievalMetrics.PrecisionAtK(index, query.Codes, query.Labels, database.Labels, kept);
         var rad = RetrievalMetrics.PrecisionWithinRadius(index, query.Codes, query.Labels, database.Labels, 2);

@@ -209,7 +209,7 @@ public sealed class ExperimentRunner
         var tq = EvaluatePipeline.Encode(model, triggered, progress, $"{method} triggered queries", x => trigger.Paste(x));
         var targetLabels = LabelSets.Repeat(target, tq.Codes.Count, split.Train.NumClasses);
         var t = RetrievalMetrics.MeanAveragePrecision(index, tq.Codes, targetLabels, db.Labels, config.Evaluation.TopK, Rule);
-        var t2 = RetrievalMetrics.MeanAveragePrecision(index, tq.Codes, targetLabels, db.Labels, config.Evaluation.TopK, Rule == QueryRule.Skip ? QueryRule.Zero : QueryRule.Skip);
+        var t2 = t.Under(Rule == QueryRule.Skip ? QueryRule.Zero : QueryRule.Skip);
         return new RunResult
         {
             Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(map, 4), TMap = Math.Round(t.Percent, 4),

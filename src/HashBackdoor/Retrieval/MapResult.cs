@@ -25,6 +25,10 @@ public sealed record MapResult(
     /// <summary><see cref="MeanAP"/> in percent (0 to 100), as papers report it.</summary>
     public double Percent => MeanAP * 100.0;
 
+    /// <summary>The same per-query APs aggregated under <paramref name="rule"/>: both rules come from one ranking.</summary>
+    public MapResult Under(QueryRule rule) =>
+        rule == Rule ? this : FromAveragePrecisions(AveragePrecisions as double[] ?? AveragePrecisions.ToArray(), R, rule);
+
     /// <summary>Aggregates per-query APs (NaN = no relevant item in the top R) under <paramref name="rule"/>, summing
     /// in query order so that the result does not depend on threading.</summary>
     internal static MapResult FromAveragePrecisions(double[] aps, int r, QueryRule rule)
