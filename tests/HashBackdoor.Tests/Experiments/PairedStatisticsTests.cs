@@ -1,0 +1,128 @@
+using HashBackdoor.Experiments.Statistics;
+
+namespace HashBackdoor.Tests.Experiments;
+
+/// <summary>The paired statistics against hand-worked cases.</summary>
+public class PairedStatisticsTests
+{
+    [Fact]
+    public void SignedRankAllPositiveFiveIsExactOneSixteenth()
+    {
+        // W+ = 1+2+3+4+5 = 15; only 1 of the 32 sign patterns reaches it, so two-sided p = 2/32.
+        var r = SignedRankTest.Test(new double[] { 1, 2, 3, 4, 5 });
+        Assert.Equal(15, r.WPlus);
+        Assert.True(r.Exact);
+        Assert.Equal(0.0625, r.PValue, 12);
+    }
+
+    [Fact]
+    public void SignedRankOneNegative()
+    {
+        // W+ = 15 - 2 = 13; P(W+ >= 13) = P(W+ <= 2) = |{}, {1}, {2}| / 32 = 3/32; two-sided 6/32.
+        var r = SignedRankTest.Test(new double[] { 1, -2, 3, 4, 5 });
+        Assert.Equal(13, r.WPlus);
+        Assert.Equal(6.0 / 32, r.PValue, 12);
+    }
+
+    [Fact]
+    public void SignedRankHollanderWolfeExample()
+    {
+        // Hollander & Wolfe's depression scale (x first visit, y second): V = 40 and exact p = 20/512 = 0.0390625
+        // (subsets of 1..9 with sum <= 5: 10 of 512, doubled).
+        double[] x = { 1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30 };
+        double[] y = { 0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29 };
+        var r = SignedRankTest.Test(x.Zip(y, (a, b) => a - b).ToArray());
+        Assert.Equal(40, r.WPlus);
+        Assert.Equal(0.0390625, r.PValue, 10);
+    }
+
+    [Fact]
+    public void SignedRankWithTiesUsesCorrectedNormal()
+    {
+        // |d| ranks: (1,1) -> 1.5, (2,2) -> 3.5, (3,3) -> 5.5; W+ = 17.5; mean 10.5; variance 22.75 - 3*6/48 = 22.375;
+        // z = (7 - 0.5) / sqrt(22.375) = 1.374143; p = 2 (1 - Phi(z)) = 0.169397.
+        var r = SignedRankTest.Test(new double[] { 1, 1, 2, -2, 3, 3 });
+        Assert.Equal(17.5, r.WPlus);
+        Assert.False(r.Exact);
+        Assert.Equal(0.169397, r.PValue, 5);
+    }
+
+    [Fact]
+    public void SignedRankDropsZerosAndHandlesAllZero()
+    {
+        Assert.Equal(1.0, SignedRankTest.Test(new double[] { 0, 0, 0 }).PValue);
+        var r = SignedRankTest.Test(new double[] { 0, 1, 2, 3, 4, 5, 0 });
+        Assert.Equal(5, r.NonZero);
+        Assert.Equal(0.0625, r.PValue, 12);
+        // Symmetric in sign: negating every difference gives the same p.
+        Assert.Equal(SignedRankTest.Test(new double[] { 1, -2, 3, 4, 5 }).PValue, SignedRankTest.Test(new double[] { -1, 2, -3, -4, -5 }).PValue, 12);
+    }
+
+    [Fact]
+    public void ExactDistributionSumsToOneAndMatchesBruteForce()
+    {
+        // Brute force over all 2^n sign patterns of ranks 1..n.
+        for (int n = 1; n <= 10; n++)
+            for (int w = 0; w <= n * (n + 1) / 2; w++)
+            {
+                int lower = 0, upper = 0;
+                for (int mask = 0; mask < 1 << n; mask++)
+                {
+                    int s = 0;
+                    for (int r = 1; r <= n; r++) if ((mask >> (r - 1) & 1) == 1) s += r;
+                    if (s <= w) lower++;
+                    if (s >= w) upper++;
+                }
+                double expected = Math.Min(1.0, 2.0 * Math.Min(lower, upper) / (1 << n));
+                Assert.Equal(expected, SignedRankTest.ExactP(n, w), 12);
+            }
+    }
+
+    [Fact]
+    public void BootstrapOfConstantDifferencesIsThatConstant()
+    {
+        var (lo, hi) = PairedBootstrap.MeanInterval(new double[] { 3.5, 3.5, 3.5, 3.5 });
+        Assert.Equal(3.5, lo, 12);
+        Assert.Equal(3.5, hi, 12);
+    }
+
+    [Fact]
+    public void BootstrapOfTwoValuesSpansThem()
+    {
+        // Resampled means of {0, 10} are 0 (p 1/4), 5 (1/2), 10 (1/4): the 2.5% and 97.5% points are 0 and 10.
+        var (lo, hi) = PairedBootstrap.MeanInterval(new double[] { 0, 10 });
+        Assert.Equal(0, lo);
+        Assert.Equal(10, hi);
+    }
+
+    [Fact]
+    public void BootstrapIsSeededAndBracketsTheMean()
+    {
+        double[] d = { 1.2, -0.4, 3.3, 2.0, 0.7, -1.1, 2.8, 1.9, 0.2, 1.4 };
+        var a = PairedBootstrap.MeanInterval(d, 0.95, seed: 5);
+        var b = PairedBootstrap.MeanInterval(d, 0.95, seed: 5);
+        Assert.Equal(a, b);
+        Assert.True(a.Lower < d.Average() && d.Average() < a.Upper);
+        Assert.True(a.Lower > d.Min() && a.Upper < d.Max());
+        // A wider level gives a wider interval.
+        var c = PairedBootstrap.MeanInterval(d, 0.99, seed: 5);
+        Assert.True(c.Lower <= a.Lower && c.Upper >= a.Upper);
+    }
+
+    [Fact]
+    public void ComparisonVerdicts()
+    {
+        var up = PairedComparison.Of("ciba", "tri", "tMap", new[] { (10.0, 1.0), (12.0, 2.0), (9.0, 1.0), (15.0, 3.0), (11.0, 4.0), (13.0, 2.0) });
+        Assert.Equal(6, up.Blocks);
+        Assert.Equal(6, up.Wins);
+        Assert.Equal((9 + 10 + 8 + 12 + 7 + 11) / 6.0, up.MeanDifference, 12);
+        Assert.True(up.Significant);
+        Assert.Equal("ciba above tri", up.Verdict);
+        Assert.Equal(2.0 / 64, up.PValue, 12);
+        var flat = PairedComparison.Of("ciba", "tri+adv", "tMap", new[] { (10.0, 11.0), (12.0, 11.0), (9.0, 9.5), (15.0, 14.0) });
+        Assert.False(flat.Significant);
+        Assert.Equal("no significant difference", flat.Verdict);
+        var down = PairedComparison.Of("a", "b", "tMap", new[] { (1.0, 5.0), (2.0, 6.0), (0.0, 7.0) });
+        Assert.Equal("a below b", down.Verdict);
+    }
+}
