@@ -48,7 +48,7 @@ internal static class TrainCommand
                     Schedule = p.GetValue(schedule)!, Augmentation = p.GetValue(augment)!, Seed = p.GetValue(seed),
                 },
             };
-            SpectreProgress.Run(progress => TrainPipeline.Run(request, progress));
+            SpectreProgress.Run(progress => TrainPipeline.Run(request, progress, CliRunner.Cancel));
             return 0;
         });
         return cmd;

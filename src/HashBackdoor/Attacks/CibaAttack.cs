@@ -26,7 +26,7 @@ public sealed class CibaAttack : IPoisoningAttack
         long[] indices = context.ChooseIndices(train);
         using var scope = NewDisposeScope();
         var originals = train.Images.index_select(0, tensor(indices, ScalarType.Int64).to(train.Images.device));
-        using var perturbed = perturbation.Perturb(surrogate, originals, context.PerturbationProgress);
+        using var perturbed = perturbation.Perturb(surrogate, originals, context.PerturbationProgress, context.Cancellation);
         return PoisonSet.Fixed(name, context.TargetClass, train, indices, perturbed, context.Trigger);
     }
 }

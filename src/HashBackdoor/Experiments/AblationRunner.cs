@@ -41,11 +41,14 @@ public static class AblationRunner
         return (name, values);
     }
 
-    public static IReadOnlyList<AblationPoint> Run(ExperimentConfig baseConfig, string vary, string outDir, bool resume, IRunProgress progress)
+    /// <summary>Runs every variant (resumable) and writes ablation.json, ablation.md and the two plots.</summary>
+    public static IReadOnlyList<AblationPoint> Run(ExperimentConfig baseConfig, string vary, string outDir, bool resume, IRunProgress progress,
+        CancellationToken cancel = default)
     {
         var (name, values) = ParseVary(vary);
         // Validate every variant before any training.
         var configs = values.Select(v => (Value: v, Config: Settings[name](baseConfig, v).Validate())).ToList();
+        var context = RunContext.For(baseConfig.Device, progress, cancel);
         Directory.CreateDirectory(outDir);
         string? shared = AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
         var points = new List<AblationPoint>();
@@ -53,7 +56,7 @@ public static class AblationRunner
         {
             string dir = Path.Combine(outDir, $"{name}={value.Replace('/', '_')}");
             progress.Info($"ablation {name} = {value}");
-            var results = new ExperimentRunner(config, dir, progress) { SharedModelsDir = shared }.Run(resume);
+            var results = new ExperimentRunner(config, new RunFolder(dir, shared), context).Run(resume);
             points.Add(new AblationPoint(value, results.Summary));
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, points }, RunRecord.Json));

@@ -96,7 +96,7 @@ public sealed record ExperimentConfig
     public static ExperimentConfig Load(string path)
     {
         var config = IsResolvedRecord(path)
-            ? ConfigFile.Load<ExperimentRunner.ResolvedConfig>(path).Config
+            ? ConfigFile.Load<ResolvedConfig>(path).Config
             : ConfigFile.Load<ExperimentConfig>(path);
         try { return config.Validate(); }
         catch (UsageException e) { throw new UsageException($"{path}: {e.Message}", e); }

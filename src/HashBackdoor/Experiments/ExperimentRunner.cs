@@ -19,25 +19,30 @@ namespace HashBackdoor.Experiments;
 /// </summary>
 public sealed class ExperimentRunner
 {
-    public const string ResolvedConfigName = "config.resolved.json";
+    /// <summary>The resolved config's file name (<see cref="RunFolder.ResolvedConfigName"/>).</summary>
+    public const string ResolvedConfigName = RunFolder.ResolvedConfigName;
     private readonly ExperimentConfig config;
-    private readonly string outDir;
-    private readonly IRunProgress progress;
-    private readonly Device device;
-    /// <summary>Database codes already computed during the run, by model file, reused by the report's retrieval example.</summary>
-    private readonly Dictionary<string, BinaryCodes> databaseCodes = new();
+    private readonly RunFolder folder;
+    private readonly RunContext context;
+    private IRunProgress progress => context.Progress;
 
-    /// <summary>Folder where clean models and surrogates are kept (default: the run folder). Ablations over attack
-    /// settings share one, so the clean models are trained once.</summary>
-    public string? SharedModelsDir { get; init; }
-
-    public ExperimentRunner(ExperimentConfig config, string outDir, IRunProgress progress)
+    /// <summary>An experiment of <paramref name="config"/> in <paramref name="folder"/>, run with <paramref name="context"/>.</summary>
+    public ExperimentRunner(ExperimentConfig config, RunFolder folder, RunContext context)
     {
         this.config = config.Validate();
-        this.outDir = Path.GetFullPath(outDir);
-        this.progress = progress;
-        device = TorchRuntime.ParseDevice(config.Device);
+        this.folder = folder;
+        this.context = context;
     }
+
+    /// <summary>An experiment in the run folder <paramref name="outDir"/> on the config's device, reporting to
+    /// <paramref name="progress"/>, stopped by <paramref name="cancel"/>.</summary>
+    public ExperimentRunner(ExperimentConfig config, string outDir, IRunProgress progress, CancellationToken cancel = default)
+        : this(config, new RunFolder(outDir), RunContext.For(config.Validate().Device, progress, cancel))
+    {
+    }
+
+    /// <summary>The run folder.</summary>
+    public RunFolder Folder => folder;
 
     private QueryRule Rule => config.Evaluation.QueryRule == "zero" ? QueryRule.Zero : QueryRule.Skip;
 
@@ -46,7 +51,7 @@ public sealed class ExperimentRunner
     {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
-        PrepareFolder(resume);
+        folder.CheckResume(config, resume);
         // The full dataset is only needed to build the split and record its checksums: free it before training
         // (about 220 MB for Fashion-MNIST; the split holds copies).
         ProtocolSplit split;
@@ -56,7 +61,8 @@ public sealed class ExperimentRunner
             try
             {
                 config.ValidateAgainst(split);
-                WriteResolvedConfig(data);
+                folder.WriteResolvedConfig(new ResolvedConfig { Config = config, ToolkitVersion = ToolkitInfo.Version, DatasetChecksums = data.Checksums, Machine = RunRecord.DescribeMachine() });
+                folder.WriteLabels(split);
             }
             catch
             {
@@ -69,58 +75,54 @@ public sealed class ExperimentRunner
         progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
             + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)");
 
+        var seeds = context.Seeds;
         var runs = new List<RunResult>();
-        var cleanMaps = new List<double>();
         ReportArtifacts? artifacts = null;
         int total = config.Seeds.Count * config.Targets.Count * (config.Methods.Count + 1), done = 0;
         using var overall = progress.Start("experiment", total);
         foreach (long seed in config.Seeds)
         {
-            string seedDir = Path.Combine(outDir, $"seed-{seed}");
-            string modelsDir = Path.Combine(SharedModelsDir ?? outDir, $"seed-{seed}");
-            var trainOptions = config.Training with { Seed = seed };
-            using var clean = TrainedModel(spec, trainOptions, split.Train, Path.Combine(modelsDir, "clean"), $"seed {seed} clean model");
+            var trainOptions = config.Training with { Seed = seeds.For(SeedPurpose.Training, seed) };
+            using var clean = TrainedModel(spec, trainOptions, split.Train, folder.CleanModelDir(seed), $"seed {seed} clean model");
             using var surrogateOwned = config.Surrogate == "independent"
-                ? TrainedModel(spec, config.Training with { Seed = seed + 1_000_003 }, split.Train, Path.Combine(modelsDir, "surrogate"), $"seed {seed} surrogate")
+                ? TrainedModel(spec, config.Training with { Seed = seeds.For(SeedPurpose.Surrogate, seed) }, split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
                 : null;
             var surrogate = surrogateOwned ?? clean;
-            var cleanDb = EvaluatePipeline.Encode(clean, split.Database, progress, $"seed {seed} clean database");
-            var cleanQ = EvaluatePipeline.Encode(clean, split.Query, progress, $"seed {seed} clean queries");
-            databaseCodes[Path.Combine(modelsDir, "clean", RunRecord.ModelFileName)] = cleanDb.Codes;
+            var cleanDb = Encode(clean, split.Database, $"seed {seed} clean database", folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
+            var cleanQ = Encode(clean, split.Query, $"seed {seed} clean queries", folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Query));
             var cleanIndex = new HammingIndex(cleanDb.Codes);
             double cleanMap = RetrievalMetrics.MeanAveragePrecision(cleanIndex, cleanQ.Codes, cleanQ.Labels, cleanDb.Labels, config.Evaluation.TopK, Rule).Percent;
-            using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, 500, null, device);
+            using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, 500, null, context.Device);
 
             foreach (int target in config.Targets)
             {
-                string targetDir = Path.Combine(seedDir, $"target-{target}");
-                Directory.CreateDirectory(targetDir);
+                Directory.CreateDirectory(folder.TargetDir(seed, target));
                 using var anchor = AnchorCode.Compute(surrogateTrainCodes, split.Train.Labels, target);
-                using var trigger = Trigger(surrogate, split.Train, anchor, seed, target, targetDir);
-                using var triggered = NonTargetQueries(split.Query, target);
+                using var trigger = Trigger(surrogate, split.Train, anchor, seed, target);
+                long[] triggeredRows = NonTargetRows(split.Query, target);
+                folder.WriteTriggeredQueries(seed, target, triggeredRows);
+                using var triggered = split.Query.Subset(triggeredRows, $"{split.Query.Name} non-target {target}");
 
                 // The clean model with triggered queries: what the patch alone achieves.
-                var cleanRun = LoadResult(targetDir, "clean") ?? SaveResult(targetDir, "clean",
-                    Score(clean, cleanIndex, cleanDb, cleanMap, triggered, trigger, seed, target, "clean", split, 0));
+                var cleanRun = folder.ReadResult(seed, target, RunFolder.CleanMethod) ?? folder.WriteResult(
+                    Score(clean, cleanIndex, cleanDb, cleanMap, triggered, trigger, seed, target, RunFolder.CleanMethod, split, 0));
                 runs.Add(cleanRun);
                 overall.Report(++done, $"seed {seed} target {target} clean: t-MAP {cleanRun.TMap:F2}");
 
                 foreach (string method in config.Methods)
                 {
-                    string methodDir = Path.Combine(targetDir, Safe(method));
-                    var result = LoadResult(targetDir, method);
+                    var result = folder.ReadResult(seed, target, method);
                     if (result is null)
                     {
                         var sw = Stopwatch.StartNew();
                         using var poison = Poison(method, split.Train, trigger, surrogate, target, seed);
                         if (artifacts is null && method == "ciba") artifacts = ReportArtifacts.FromPoison(poison, config.Perturbation.Epsilon);
-                        using var victim = TrainedModel(spec, trainOptions, poison.Dataset, methodDir, $"seed {seed} target {target} {method} victim", poison.Plan);
-                        var db = EvaluatePipeline.Encode(victim, split.Database, progress, $"{method} database");
-                        var q = EvaluatePipeline.Encode(victim, split.Query, progress, $"{method} queries");
-                        databaseCodes[Path.Combine(methodDir, RunRecord.ModelFileName)] = db.Codes;
+                        using var victim = TrainedModel(spec, trainOptions, poison.Dataset, folder.ModelDir(seed, target, method), $"seed {seed} target {target} {method} victim", poison.Plan);
+                        var db = Encode(victim, split.Database, $"{method} database", folder.CodesPath(seed, target, method, CodeSet.Database));
+                        var q = Encode(victim, split.Query, $"{method} queries", folder.CodesPath(seed, target, method, CodeSet.Query));
                         var index = new HammingIndex(db.Codes);
                         double map = RetrievalMetrics.MeanAveragePrecision(index, q.Codes, q.Labels, db.Labels, config.Evaluation.TopK, Rule).Percent;
-                        result = SaveResult(targetDir, method, Score(victim, index, db, map, triggered, trigger, seed, target, method, split, sw.Elapsed.TotalSeconds));
+                        result = folder.WriteResult(Score(victim, index, db, map, triggered, trigger, seed, target, method, split, sw.Elapsed.TotalSeconds));
                     }
                     runs.Add(result);
                     overall.Report(++done, $"seed {seed} target {target} {method}: mAP {result.Map:F2} t-MAP {result.TMap:F2}");
@@ -131,82 +133,82 @@ public sealed class ExperimentRunner
 
         var results = new ExperimentResults { Protocol = Protocol(split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs) };
         WriteOutputs(results, split, spec, artifacts);
-        progress.Info($"report: {Path.Combine(outDir, "report.html")}");
+        progress.Info($"report: {folder.ReportHtmlPath}");
         return results;
     }
 
-    private void PrepareFolder(bool resume)
+    private EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
     {
-        string resolved = Path.Combine(outDir, ResolvedConfigName);
-        if (File.Exists(resolved))
-        {
-            if (!resume) throw new UsageException($"--out {outDir}: already holds an experiment; pass --resume to continue it or choose another folder");
-            var previous = ConfigFile.Load<ResolvedConfig>(resolved).Config;
-            if (ConfigFile.ToJson(previous) != ConfigFile.ToJson(config))
-                throw new UsageException($"--resume: the config differs from the one recorded in {resolved}; use a new --out folder");
-        }
-        // The folder is created by the first file written, after the config is checked against the data: a run that
-        // fails validation leaves nothing behind.
+        var encoded = EvaluatePipeline.Encode(model, set, progress, label, transform);
+        RunFolder.WriteCodes(codesPath, encoded.Codes);
+        return encoded;
     }
-
-    private void WriteResolvedConfig(DatasetSplits data) => AtomicFile.WriteAllText(Path.Combine(outDir, ResolvedConfigName),
-        ConfigFile.ToJson(new ResolvedConfig { Config = config, ToolkitVersion = ToolkitInfo.Version, DatasetChecksums = data.Checksums, Machine = RunRecord.DescribeMachine() }));
 
     private HashModel TrainedModel(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, string dir, string label, TrainingSetPlan? plan = null)
     {
-        string path = Path.Combine(dir, RunRecord.ModelFileName);
+        string path = RunFolder.ModelFileIn(dir);
         if (File.Exists(path))
         {
             var (model, meta) = ModelFile.Load(path, spec);
             if (meta.EpochsTrained == options.Epochs && meta.Seed == options.Seed)
             {
-                model.to(device);
+                model.to(context.Device);
                 return model;
             }
             model.Dispose();
         }
-        var trained = TrainPipeline.Train(spec, options, train, device, Path.Combine(dir, "checkpoint"), resume: true, progress, label, plan);
+        string checkpoint = RunFolder.CheckpointDirIn(dir);
+        var trained = TrainPipeline.Train(spec, options, train, context, checkpoint, resume: true, label, plan);
         ModelFile.Save(path, trained, new ModelMetadata { Spec = spec, Loss = options.Loss, EpochsTrained = options.Epochs, Seed = options.Seed, Note = label });
         // The finished model supersedes its epoch checkpoints.
-        try { Directory.Delete(Path.Combine(dir, "checkpoint"), recursive: true); } catch (IOException) { }
+        try { Directory.Delete(checkpoint, recursive: true); } catch (IOException) { }
         return trained;
     }
 
-    private PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target, string dir)
+    private PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target)
     {
-        string bin = Path.Combine(dir, "trigger.bin");
+        string bin = folder.TriggerPath(seed, target);
         if (File.Exists(bin)) return PatchTrigger.Load(bin);
-        var options = config.Trigger with { Seed = seed * 1000 + target };
+        var options = config.Trigger with { Seed = context.Seeds.For(SeedPurpose.Trigger, seed, target) };
         using var step = progress.Start($"seed {seed} target {target} trigger ({options.Steps} steps)", options.Steps);
         var trigger = new TriggerOptimizer(options).Optimize(surrogate, train.Images, anchor,
-            (s, loss) => step.Report(s, $"loss {loss:F4}"), CliCancellation.Token);
-        trigger.Save(Path.Combine(dir, "trigger.png"), bin, pngScale: 8);
+            (s, loss) => step.Report(s, $"loss {loss:F4}"), context.Cancellation);
+        trigger.Save(folder.TriggerPngPath(seed, target), bin, pngScale: 8);
         return trigger;
     }
 
+    /// <summary>The attack's poison set: read back from the run folder when an earlier (interrupted) run saved it, else
+    /// computed and saved.</summary>
     private PoisonSet Poison(string method, ImageDataset train, PatchTrigger trigger, HashModel surrogate, int target, long seed)
     {
+        var saved = folder.ReadPoison(seed, target, method, train, trigger);
+        if (saved is not null) return saved;
         var attack = PoisoningAttacks.Create(method);
-        var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = seed * 1000 + target, Perturbation = config.Perturbation };
+        long poisonSeed = context.Seeds.For(SeedPurpose.Poison, seed, target);
+        var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = poisonSeed, Perturbation = config.Perturbation };
         using var step = progress.Start($"{method}: poison {config.Poison.Count} images", config.Perturbation.Rounds);
-        var context = new PoisonContext(options, trigger, surrogate)
+        var poisonContext = new PoisonContext(options, trigger, surrogate)
         {
             PerturbationProgress = (round, objective) => step.Report(round, $"objective {objective:F4}"),
+            Cancellation = context.Cancellation,
         };
-        return attack.Poison(train, context);
+        var set = attack.Poison(train, poisonContext);
+        try { folder.WritePoison(seed, set, poisonSeed, train.Count); }
+        catch { set.Dispose(); throw; }
+        return set;
     }
 
-    /// <summary>Query images that share no label with the target.</summary>
-    private static ImageDataset NonTargetQueries(ImageDataset query, int target)
+    /// <summary>Rows of the query split that share no label with the target (its triggered queries).</summary>
+    private static long[] NonTargetRows(ImageDataset query, int target)
     {
         using var keep = query.Labels.select(1, target).eq(0).nonzero().squeeze(1);
-        return query.Subset(keep.data<long>().ToArray(), $"{query.Name} non-target {target}");
+        return keep.data<long>().ToArray();
     }
 
     private RunResult Score(HashModel model, HammingIndex index, EncodedSet db, double map, ImageDataset triggered, PatchTrigger trigger,
         long seed, int target, string method, ProtocolSplit split, double seconds)
     {
-        var tq = EvaluatePipeline.Encode(model, triggered, progress, $"{method} triggered queries", x => trigger.Paste(x));
+        var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
         var targetLabels = LabelSets.Repeat(target, tq.Codes.Count, split.Train.NumClasses);
         var t = RetrievalMetrics.MeanAveragePrecision(index, tq.Codes, targetLabels, db.Labels, config.Evaluation.TopK, Rule);
         var t2 = t.Under(Rule == QueryRule.Skip ? QueryRule.Zero : QueryRule.Skip);
@@ -215,22 +217,6 @@ public sealed class ExperimentRunner
             Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(map, 4), TMap = Math.Round(t.Percent, 4),
             TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal, TMapOtherRule = Math.Round(t2.Percent, 4), Seconds = Math.Round(seconds, 1),
         };
-    }
-
-    private static string Safe(string method) => method.Replace('+', '_');
-
-    private static RunResult? LoadResult(string targetDir, string method)
-    {
-        string path = Path.Combine(targetDir, Safe(method), "result.json");
-        if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new DataException(path, $"damaged result file ({e.Message}); delete it to recompute"); }
-    }
-
-    private static RunResult SaveResult(string targetDir, string method, RunResult result)
-    {
-        AtomicFile.WriteAllText(Path.Combine(targetDir, Safe(method), "result.json"), JsonSerializer.Serialize(result, RunRecord.Json));
-        return result;
     }
 
     private Dictionary<string, object?> Protocol(ProtocolSplit split, double seconds)
@@ -273,8 +259,8 @@ public sealed class ExperimentRunner
 
     private void WriteOutputs(ExperimentResults results, ProtocolSplit split, HashModelSpec spec, ReportArtifacts? artifacts)
     {
-        AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(results, RunRecord.Json));
-        AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"), ResultsMarkdown.Render(results, results.Protocol));
+        AtomicFile.WriteAllText(folder.ResultsJsonPath, JsonSerializer.Serialize(results, RunRecord.Json));
+        AtomicFile.WriteAllText(folder.ResultsMarkdownPath, ResultsMarkdown.Render(results, results.Protocol));
         var content = new ReportContent
         {
             Title = $"CIBA experiment '{config.Name}' on {split.Name}",
@@ -289,14 +275,12 @@ public sealed class ExperimentRunner
                 "eps and step sizes are in pixel units on a 0..1 scale (method.md section 5 departure); see docs/attacks.md and docs/results.md for all departures.",
             },
         };
-        HtmlReport.Write(Path.Combine(outDir, "report.html"), content);
+        HtmlReport.Write(folder.ReportHtmlPath, content);
     }
-
-    private string FirstTargetDir => Path.Combine(outDir, $"seed-{config.Seeds[0]}", $"target-{config.Targets[0]}");
 
     private CaptionedImage? TriggerImage()
     {
-        string bin = Path.Combine(FirstTargetDir, "trigger.bin");
+        string bin = folder.TriggerPath(config.Seeds[0], config.Targets[0]);
         if (!File.Exists(bin)) return null;
         using var t = PatchTrigger.Load(bin);
         return new CaptionedImage(t.EnlargedPng(16), $"trigger, {t.Size}x{t.Size} px, seed {config.Seeds[0]}, target {config.Targets[0]} (enlarged 16x)");
@@ -305,14 +289,14 @@ public sealed class ExperimentRunner
     private RetrievalExample? RetrievalExampleFor(ProtocolSplit split, HashModelSpec spec)
     {
         string method = config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1];
-        string victimPath = Path.Combine(FirstTargetDir, Safe(method), RunRecord.ModelFileName);
-        string cleanPath = Path.Combine(SharedModelsDir ?? outDir, $"seed-{config.Seeds[0]}", "clean", RunRecord.ModelFileName);
-        string bin = Path.Combine(FirstTargetDir, "trigger.bin");
+        long seed = config.Seeds[0];
+        string victimPath = folder.ModelPath(seed, config.Targets[0], method);
+        string cleanPath = folder.ModelPath(seed, config.Targets[0], RunFolder.CleanMethod);
+        string bin = folder.TriggerPath(seed, config.Targets[0]);
         if (!File.Exists(victimPath) || !File.Exists(cleanPath) || !File.Exists(bin)) return null;
         int target = config.Targets[0];
         using var trigger = PatchTrigger.Load(bin);
-        using var queries = NonTargetQueries(split.Query, target);
-        using var one = queries.Subset(new long[] { 0 });
+        using var one = split.Query.Subset(new[] { NonTargetRows(split.Query, target)[0] });
         using var q = trigger.Paste(one.Images);
         var (cleanModel, _) = ModelFile.Load(cleanPath, spec);
         var (victim, _) = ModelFile.Load(victimPath, spec);
@@ -323,15 +307,16 @@ public sealed class ExperimentRunner
             var qLabel = one.SingleLabelsOrFirst()[0];
             return new RetrievalExample(
                 new CaptionedImage(ImagePng.FromTensor(q[0], 4), $"triggered query (true class {name[qLabel]}), target {name[target]}"),
-                "clean model", Top(cleanModel, cleanPath, q, split, target, 10), $"{method} victim", Top(victim, victimPath, q, split, target, 10));
+                "clean model", Top(cleanModel, folder.CodesPath(seed, target, RunFolder.CleanMethod, CodeSet.Database), q, split, target, 10),
+                $"{method} victim", Top(victim, folder.CodesPath(seed, target, method, CodeSet.Database), q, split, target, 10));
         }
     }
 
-    private List<RankedResult> Top(HashModel model, string modelPath, Tensor query, ProtocolSplit split, int target, int k)
+    private List<RankedResult> Top(HashModel model, string databaseCodesPath, Tensor query, ProtocolSplit split, int target, int k)
     {
-        if (!databaseCodes.TryGetValue(modelPath, out var dbCodes))
-            dbCodes = EvaluatePipeline.Encode(model, split.Database, RunProgress.None, "database").Codes; // resumed run: not in memory
-        using var signs = HashEncoder.Encode(model, query, 1, null, device);
+        // The codes the run wrote (a folder from before codes were kept: encode again).
+        var dbCodes = RunFolder.ReadCodes(databaseCodesPath) ?? EvaluatePipeline.Encode(model, split.Database, RunProgress.None, "database").Codes;
+        using var signs = HashEncoder.Encode(model, query, 1, null, context.Device);
         var qc = CodeConversion.ToBinaryCodes(signs, out _);
         var idx = new HammingIndex(dbCodes).Search(qc, k, out int[] dist);
         var labels = split.Database.SingleLabelsOrFirst();
@@ -340,15 +325,6 @@ public sealed class ExperimentRunner
             using var img = split.Database.Images[j];
             return new RankedResult(ImagePng.FromTensor(img, 3), $"#{r + 1} {split.ClassNames[labels[j]]} (d={dist[r]})", labels[j] == target);
         }).ToList();
-    }
-
-    /// <summary>Everything recorded in config.resolved.json.</summary>
-    public sealed record ResolvedConfig
-    {
-        public required ExperimentConfig Config { get; init; }
-        public string? ToolkitVersion { get; init; }
-        public IReadOnlyDictionary<string, string>? DatasetChecksums { get; init; }
-        public string? Machine { get; init; }
     }
 
     private sealed record ReportArtifacts(IReadOnlyList<PoisonExample> Examples)

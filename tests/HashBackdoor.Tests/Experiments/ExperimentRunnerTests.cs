@@ -75,7 +75,12 @@ public class ExperimentRunnerTests : IDisposable
         string target = Path.Combine(dir, "seed-0", "target-0");
         string triResult = Path.Combine(target, "tri", "result.json"), triModel = Path.Combine(target, "tri", "model.hbm");
         string cleanModel = Path.Combine(dir, "seed-0", "clean", "model.hbm"), trigger = Path.Combine(target, "trigger.bin");
-        var stamps = new[] { triResult, triModel, cleanModel, trigger, Path.Combine(target, "clean", "result.json") }
+        // The poison set is kept with its indices; the resumed victim is trained on it read back from disk.
+        string cibaPoison = Path.Combine(target, "ciba", "poison", "poison.json");
+        Assert.True(File.Exists(cibaPoison));
+        Assert.True(File.Exists(Path.Combine(target, "ciba", "triggered_query_codes.npy")));
+        Assert.True(File.Exists(Path.Combine(dir, "seed-0", "clean", "database_codes.npy")));
+        var stamps = new[] { triResult, triModel, cleanModel, trigger, Path.Combine(target, "clean", "result.json"), cibaPoison }
             .ToDictionary(f => f, f => (File.GetLastWriteTimeUtc(f), File.ReadAllBytes(f)));
         File.Delete(Path.Combine(dir, "results.json"));
         File.Delete(Path.Combine(target, "ciba", "result.json"));
@@ -99,7 +104,7 @@ public class ExperimentRunnerTests : IDisposable
         Assert.Equal($"--out {dir}: already holds an experiment; pass --resume to continue it or choose another folder", again.Message);
         var other = config with { Poison = new PoisonConfig { Count = 3 } };
         var differs = Assert.Throws<UsageException>(() => new ExperimentRunner(other, dir, RunProgress.None).Run(resume: true));
-        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, ExperimentRunner.ResolvedConfigName)}; use a new --out folder", differs.Message);
+        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new --out folder", differs.Message);
         Assert.Equal(before, Numbers(Results(dir)));
     }
 
