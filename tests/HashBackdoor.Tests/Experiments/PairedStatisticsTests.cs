@@ -1,3 +1,4 @@
+using HashBackdoor.Experiments;
 using HashBackdoor.Experiments.Statistics;
 
 namespace HashBackdoor.Tests.Experiments;
@@ -124,5 +125,32 @@ public class PairedStatisticsTests
         Assert.Equal("no significant difference", flat.Verdict);
         var down = PairedComparison.Of("a", "b", "tMap", new[] { (1.0, 5.0), (2.0, 6.0), (0.0, 7.0) });
         Assert.Equal("a below b", down.Verdict);
+    }
+}
+
+/// <summary>Pairing of experiment runs into (target, seed) blocks.</summary>
+public class MethodComparisonsTests
+{
+    static RunResult R(int target, long seed, string method, double tmap, double map = 80) =>
+        new() { Target = target, Seed = seed, Method = method, TMap = tmap, Map = map, TMapOtherRule = tmap / 2 };
+
+    [Fact]
+    public void PairsOnlyBlocksWhereBothRan()
+    {
+        var runs = new List<RunResult>
+        {
+            R(1, 0, "clean", 2), R(1, 0, "tri", 10), R(1, 0, "ciba", 30),
+            R(7, 0, "clean", 3), R(7, 0, "tri", 20), R(7, 0, "ciba", 25),
+            R(1, 1, "clean", 1), R(1, 1, "ciba", 40),             // tri missing in this block
+        };
+        var c = HashBackdoor.Experiments.Statistics.MethodComparisons.Against(runs, "ciba", HashBackdoor.Experiments.Statistics.MethodComparisons.Metric.TMap);
+        Assert.Equal(new[] { "clean", "tri" }, c.Select(x => x.Against));
+        Assert.Equal(3, c[0].Blocks);
+        Assert.Equal((28 + 22 + 39) / 3.0, c[0].MeanDifference, 12);
+        Assert.Equal(2, c[1].Blocks);
+        Assert.Equal((20 + 5) / 2.0, c[1].MeanDifference, 12);
+        var other = HashBackdoor.Experiments.Statistics.MethodComparisons.Against(runs, "ciba", HashBackdoor.Experiments.Statistics.MethodComparisons.Metric.TMapOtherRule);
+        Assert.Equal((14 + 11 + 19.5) / 3.0, other[0].MeanDifference, 12);
+        Assert.Empty(HashBackdoor.Experiments.Statistics.MethodComparisons.Against(runs, "tri+adv", HashBackdoor.Experiments.Statistics.MethodComparisons.Metric.TMap));
     }
 }
