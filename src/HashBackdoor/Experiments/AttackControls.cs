@@ -6,7 +6,7 @@ namespace HashBackdoor.Experiments;
 
 /// <summary>
 /// The trigger's own effect on the surrogate it was optimised against: mean Hamming distance of non-target images' codes
-/// to the anchor with the initial patch (uniform <see cref="TriggerOptions.InitValue"/>) and with the optimised trigger,
+/// to the anchor with the initial patch (<see cref="TriggerOptions.Init"/>) and with the optimised trigger,
 /// out of K bits. A targeted adversarial patch moves the second well below the first (and below K/2, chance).
 /// </summary>
 public sealed record TriggerEffect
@@ -21,9 +21,9 @@ public sealed record TriggerEffect
     public double DistanceAfter { get; init; }
 
     /// <summary>Measures on <paramref name="images"/> (float [N, C, H, W], non-target images) with the surrogate.</summary>
-    public static TriggerEffect Measure(HashModel surrogate, Tensor images, Tensor anchor, PatchTrigger trigger, double initValue)
+    public static TriggerEffect Measure(HashModel surrogate, Tensor images, Tensor anchor, PatchTrigger trigger, TriggerOptions options)
     {
-        using var initial = PatchTrigger.Constant(trigger.Channels, trigger.Size, initValue);
+        using var initial = PatchTrigger.Initial(options with { Size = trigger.Size }, trigger.Channels);
         var device = surrogate.parameters().First().device;
         return new TriggerEffect
         {
