@@ -154,3 +154,27 @@ public class MethodComparisonsTests
         Assert.Empty(HashBackdoor.Experiments.Statistics.MethodComparisons.Against(runs, "tri+adv", HashBackdoor.Experiments.Statistics.MethodComparisons.Metric.TMap));
     }
 }
+
+/// <summary>The comparison table's cells.</summary>
+public class ComparisonTableTests
+{
+    [Fact]
+    public void RowsCarryTheFiguresAndVerdict()
+    {
+        var up = PairedComparison.Of("ciba", "tri", "tMAP", new[] { (10.0, 1.0), (12.0, 2.0), (9.0, 1.0), (15.0, 3.0), (11.0, 4.0), (13.0, 2.0) });
+        var flat = PairedComparison.Of("ciba", "tri+adv", "tMAP", new[] { (10.0, 11.0), (12.0, 11.0), (9.0, 9.5), (15.0, 14.0) });
+        string md = HashBackdoor.Experiments.Reports.ComparisonTable.Markdown(new[] { up, flat });
+        var lines = md.TrimEnd('\n').Split('\n');
+        Assert.Equal(4, lines.Length);
+        Assert.Contains("ciba − tri |", lines[2]);
+        Assert.Contains("| +9.50 |", lines[2]);
+        Assert.Contains("| 6/6 |", lines[2]);
+        Assert.Contains("| 0.031 |", lines[2]);               // exact p = 2/64
+        Assert.Contains("ciba above tri", lines[2]);
+        Assert.Contains("ciba − tri+adv", lines[3]);
+        Assert.Contains("no significant difference", lines[3]);
+        string html = HashBackdoor.Experiments.Reports.ComparisonTable.Html(new[] { up, flat });
+        Assert.Equal(2, html.Split("<tr><td>").Length - 1);
+        Assert.Contains("ciba − tri+adv", html);
+    }
+}
