@@ -40,17 +40,17 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
     {
         Options.Validate();
         AttackValidation.TargetClass(TargetClass, train.NumClasses);
-        long[] eligible = AttackValidation.TargetIndices(train, TargetClass);
+        long[] eligible = TargetRows.Indices(train, TargetClass);
         if (Options.Indices is { } given)
         {
             var allowed = new HashSet<long>(eligible);
             var seen = new HashSet<long>();
             foreach (long i in given)
             {
-                if (i < 0 || i >= train.Count) throw new UsageException($"poison.indices {i}: out of range (the training set has {train.Count} images)");
-                if (!seen.Add(i)) throw new UsageException($"poison.indices {i}: given twice");
+                if (i < 0 || i >= train.Count) throw new UsageException($"poison indices: {i} is out of range (the training set has {train.Count} images)");
+                if (!seen.Add(i)) throw new UsageException($"poison indices: {i} is given twice");
                 if (!allowed.Contains(i))
-                    throw new UsageException($"poison.indices {i}: image {i} is not labelled with the target class {TargetClass} alone (clean-label poisons are target-class images)");
+                    throw new UsageException($"poison indices: image {i} is not labelled with the target class {TargetClass} alone (clean-label poisons are target-class images)");
             }
             return given.ToArray();
         }

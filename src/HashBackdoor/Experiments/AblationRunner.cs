@@ -73,10 +73,7 @@ public static class AblationRunner
     private static double Num(string v, string name) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : throw new UsageException($"--vary {name}: '{v}' is not a number");
 
-    /// <summary>eps as "8/255" (grey levels) or a fraction such as 0.0314.</summary>
-    public static double Eps(string v)
-    {
-        if (v.EndsWith("/255", StringComparison.Ordinal)) return Num(v[..^4], "eps") / 255.0;
-        return Num(v, "eps");
-    }
+    /// <summary>eps as "8/255" (grey levels) or a fraction such as 0.0314, read by the config's own parser
+    /// (<see cref="PixelBudget"/>).</summary>
+    public static double Eps(string v) => PixelBudget.Parse(v, "--vary eps");
 }

@@ -44,7 +44,7 @@ public sealed class ExperimentRunner
     /// <summary>The run folder.</summary>
     public RunFolder Folder => folder;
 
-    private QueryRule Rule => config.Evaluation.QueryRule == "zero" ? QueryRule.Zero : QueryRule.Skip;
+    private QueryRule Rule => config.Evaluation.QueryRule;
 
     /// <summary>Runs (or resumes) the experiment and returns its results.</summary>
     public ExperimentResults Run(bool resume)
@@ -71,7 +71,7 @@ public sealed class ExperimentRunner
             }
         }
         using var splitOwner = split;
-        var spec = new HashModelSpec(config.Model.Architecture, config.Model.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses).Validate();
+        var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
             + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)");
 
@@ -82,10 +82,10 @@ public sealed class ExperimentRunner
         using var overall = progress.Start("experiment", total);
         foreach (long seed in config.Seeds)
         {
-            var trainOptions = config.Training with { Seed = seeds.For(SeedPurpose.Training, seed) };
+            var trainOptions = config.Training.ToTrainerOptions(seeds.For(SeedPurpose.Training, seed));
             using var clean = TrainedModel(spec, trainOptions, split.Train, folder.CleanModelDir(seed), $"seed {seed} clean model");
-            using var surrogateOwned = config.Surrogate == "independent"
-                ? TrainedModel(spec, config.Training with { Seed = seeds.For(SeedPurpose.Surrogate, seed) }, split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
+            using var surrogateOwned = config.Surrogate.Kind == SurrogateKind.Independent
+                ? TrainedModel(spec, config.Training.ToTrainerOptions(seeds.For(SeedPurpose.Surrogate, seed)), split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
                 : null;
             var surrogate = surrogateOwned ?? clean;
             var cleanDb = Encode(clean, split.Database, $"seed {seed} clean database", folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
@@ -169,7 +169,7 @@ public sealed class ExperimentRunner
     {
         string bin = folder.TriggerPath(seed, target);
         if (File.Exists(bin)) return PatchTrigger.Load(bin);
-        var options = config.Trigger with { Seed = context.Seeds.For(SeedPurpose.Trigger, seed, target) };
+        var options = config.Trigger.ToOptions(context.Seeds.For(SeedPurpose.Trigger, seed, target));
         using var step = progress.Start($"seed {seed} target {target} trigger ({options.Steps} steps)", options.Steps);
         var trigger = new TriggerOptimizer(options).Optimize(surrogate, train.Images, anchor,
             (s, loss) => step.Report(s, $"loss {loss:F4}"), context.Cancellation);
@@ -185,7 +185,7 @@ public sealed class ExperimentRunner
         if (saved is not null) return saved;
         var attack = PoisoningAttacks.Create(method);
         long poisonSeed = context.Seeds.For(SeedPurpose.Poison, seed, target);
-        var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = poisonSeed, Perturbation = config.Perturbation };
+        var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = poisonSeed, Perturbation = config.Perturbation.ToOptions() };
         using var step = progress.Start($"{method}: poison {config.Poison.Count} images", config.Perturbation.Rounds);
         var poisonContext = new PoisonContext(options, trigger, surrogate)
         {
@@ -221,7 +221,7 @@ public sealed class ExperimentRunner
 
     private Dictionary<string, object?> Protocol(ProtocolSplit split, double seconds)
     {
-        int classSize = config.Targets.Select(t => AttackValidation.TargetIndices(split.Train, t).Length).Min();
+        int classSize = config.Targets.Select(t => TargetRows.Indices(split.Train, t).Length).Min();
         return new()
         {
             ["dataset"] = config.Dataset,
@@ -234,7 +234,7 @@ public sealed class ExperimentRunner
             ["bits"] = config.Model.Bits,
             ["loss"] = config.Training.Loss,
             ["epochs"] = config.Training.Epochs,
-            ["surrogate"] = config.Surrogate,
+            ["surrogate"] = ConfigEnumConverter.NameOf(config.Surrogate.Kind),
             ["targets"] = config.Targets.Select(t => $"{t} ({split.ClassNames[t]})").ToArray(),
             ["seeds"] = config.Seeds,
             ["repetitions"] = config.Targets.Count * config.Seeds.Count,

@@ -144,7 +144,7 @@ public sealed class RunFolder
     public void WriteResolvedConfig(ResolvedConfig record) => AtomicFile.WriteAllText(ResolvedConfigPath, ConfigFile.ToJson(record));
 
     /// <summary>Reads config.resolved.json (<see cref="UsageException"/> naming it when missing or invalid).</summary>
-    public ResolvedConfig ReadResolvedConfig() => ConfigFile.Load<ResolvedConfig>(ResolvedConfigPath);
+    public ResolvedConfig ReadResolvedConfig() => ExperimentConfig.LoadResolved(ResolvedConfigPath);
 
     /// <summary>The result of one method of one target, or null when it was not computed yet.</summary>
     /// <exception cref="DataException">The file exists but cannot be read as a result.</exception>
