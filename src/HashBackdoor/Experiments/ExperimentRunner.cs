@@ -85,7 +85,9 @@ public sealed class ExperimentRunner
             var trainOptions = config.Training.ToTrainerOptions(seeds.For(SeedPurpose.Training, seed));
             using var clean = TrainedModel(spec, trainOptions, split.Train, folder.CleanModelDir(seed), $"seed {seed} clean model");
             using var surrogateOwned = config.Surrogate.Kind == SurrogateKind.Independent
-                ? TrainedModel(spec, config.Training.ToTrainerOptions(seeds.For(SeedPurpose.Surrogate, seed)), split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
+                ? TrainedModel(spec with { Architecture = config.Surrogate.Architecture ?? spec.Architecture },
+                    config.Training.ToTrainerOptions(seeds.For(SeedPurpose.Surrogate, seed)) with { Loss = config.Surrogate.Loss ?? config.Training.Loss },
+                    split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
                 : null;
             var surrogate = surrogateOwned ?? clean;
             var cleanDb = Encode(clean, split.Database, $"seed {seed} clean database", folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
@@ -235,6 +237,7 @@ public sealed class ExperimentRunner
             ["loss"] = config.Training.Loss,
             ["epochs"] = config.Training.Epochs,
             ["surrogate"] = ConfigEnumConverter.NameOf(config.Surrogate.Kind),
+            ["threatModel"] = config.Surrogate.Describe(config.Training.Loss, config.Model.Architecture),
             ["targets"] = config.Targets.Select(t => $"{t} ({split.ClassNames[t]})").ToArray(),
             ["seeds"] = config.Seeds,
             ["repetitions"] = config.Targets.Count * config.Seeds.Count,

@@ -164,7 +164,8 @@ public class ConfigValidationTests : IDisposable
     [InlineData("evaluation:\n  queryRule: half\n", "evaluation.queryRule: 'half' is unknown (known: skip, zero)")]
     [InlineData("surrogate: other\n", "surrogate.kind: 'other' is unknown (known: twin, independent)")]
     [InlineData("surrogate:\n  kind: other\n", "surrogate.kind: 'other' is unknown (known: twin, independent)")]
-    [InlineData("surrogate:\n  loss: csq\n", "surrogate.loss: unknown key 'loss'")]
+    [InlineData("surrogate:\n  colour: red\n", "surrogate.colour: unknown key 'colour'")]
+    [InlineData("trigger:\n  init: stripes\n", "trigger.init: 'stripes' is unknown (known: uniform, checkerboard)")]
     [InlineData("training:\n  optimizer: rmsprop\n", "training.optimizer: 'rmsprop' is unknown (known: adam, sgd)")]
     [InlineData("training:\n  schedule: 1\n", "training.schedule: expected one of none, cosine")]
     [InlineData("training:\n  augmentation: flipshift\n", "training.augmentation: 'flipshift' is unknown (known: none, flip, flip-shift)")]
@@ -173,6 +174,31 @@ public class ConfigValidationTests : IDisposable
     {
         string path = Write("closed.yaml", "name: x\n" + yaml);
         Assert.Equal($"{path}: invalid config at {message}", LoadFails(path));
+    }
+
+    [Theory]
+    [InlineData("surrogate:\n  loss: csq\n", "surrogate.loss: a twin surrogate is the clean model itself; use kind: independent for a surrogate of another loss or architecture")]
+    [InlineData("surrogate:\n  kind: independent\n  loss: l1\n", "surrogate.loss l1: unknown loss (known: pairwise, pairwise-k, dpsh, hashnet, csq)")]
+    [InlineData("surrogate:\n  kind: independent\n  architecture: vit\n", "surrogate.architecture vit: unknown backbone")]
+    public void SurrogateThreatModelIsChecked(string yaml, string message)
+    {
+        string path = Write("surrogate.yaml", "name: x\n" + yaml);
+        Assert.Contains(message, LoadFails(path));
+    }
+
+    [Fact]
+    public void TransferSurrogateAndCheckerboardTriggerLoad()
+    {
+        string path = Write("transfer.yaml", "name: x\nsurrogate:\n  kind: independent\n  loss: hashnet\n  architecture: small-cnn-wide\ntrigger:\n  init: checkerboard\n");
+        var c = ExperimentConfig.Load(path);
+        Assert.Equal(SurrogateKind.Independent, c.Surrogate.Kind);
+        Assert.Equal("hashnet", c.Surrogate.Loss);
+        Assert.Equal("small-cnn-wide", c.Surrogate.Architecture);
+        Assert.True(c.Surrogate.IsTransfer);
+        Assert.Equal(HashBackdoor.Attacks.TriggerInit.Checkerboard, c.Trigger.Init);
+        Assert.Equal(HashBackdoor.Attacks.TriggerInit.Checkerboard, c.Trigger.ToOptions(3).Init);
+        Assert.Equal("independent, transfer: surrogate hashnet / small-cnn-wide, victim csq / small-cnn", c.Surrogate.Describe("csq", "small-cnn"));
+        Assert.StartsWith("twin", SurrogateConfig.Twin.Describe("csq", "small-cnn"));
     }
 
     [Fact]

@@ -70,6 +70,7 @@ public sealed record ExperimentConfig
         Perturbation.Validate(); // includes the eps range
         Trigger.Validate();      // includes the trigger size
         Evaluation.Validate();
+        Surrogate.Validate();
         if (!(Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)))
             throw new UsageException($"device {Device}: unknown device (expected cpu, cuda or cuda:N)");
         return this;

@@ -18,6 +18,8 @@ public sealed record TriggerConfig
     /// <summary>Step length, a pixel amount (0.047 or 12/255).</summary>
     [JsonConverter(typeof(PixelBudgetJsonConverter))]
     public double Alpha { get; init; } = Defaults.Alpha;
+    /// <summary>Starting patch: uniform (every pixel initValue, the reference) or checkerboard.</summary>
+    public TriggerInit Init { get; init; } = Defaults.Init;
     /// <summary>Initial value of every patch pixel.</summary>
     public double InitValue { get; init; } = Defaults.InitValue;
     /// <summary>Temperatures of tanh(beta z) (first half of the steps, then equal slices).</summary>
@@ -26,13 +28,13 @@ public sealed record TriggerConfig
     /// <summary>The optimiser's options with <paramref name="seed"/>.</summary>
     public TriggerOptions ToOptions(long seed) => new()
     {
-        Size = Size, Steps = Steps, BatchSize = BatchSize, Alpha = Alpha, InitValue = InitValue, BetaSchedule = BetaSchedule, Seed = seed,
+        Size = Size, Steps = Steps, BatchSize = BatchSize, Alpha = Alpha, Init = Init, InitValue = InitValue, BetaSchedule = BetaSchedule, Seed = seed,
     };
 
     /// <summary>The section for <paramref name="options"/> (their seed is dropped: the run sets it).</summary>
     public static TriggerConfig From(TriggerOptions options) => new()
     {
-        Size = options.Size, Steps = options.Steps, BatchSize = options.BatchSize, Alpha = options.Alpha, InitValue = options.InitValue,
+        Size = options.Size, Steps = options.Steps, BatchSize = options.BatchSize, Alpha = options.Alpha, Init = options.Init, InitValue = options.InitValue,
         BetaSchedule = options.BetaSchedule,
     };
 
