@@ -232,12 +232,32 @@ public class ConfigValidationTests : IDisposable
     {
         string dir = AppContext.BaseDirectory;
         while (!Directory.Exists(Path.Combine(dir, "configs"))) dir = Path.GetDirectoryName(dir) ?? throw new DirectoryNotFoundException("configs/");
+        var s = ExperimentConfig.Load(Path.Combine(dir, "configs", "strong.yaml"));
+        Assert.Equal(32 / 255.0, s.Perturbation.Epsilon);
+        Assert.Equal(0.012549019607843137, s.Perturbation.StepSize);
+        Assert.Equal(12 / 255.0, s.Trigger.Alpha);
+        Assert.Equal(SurrogateKind.Twin, s.Surrogate.Kind);
+        Assert.Equal(TrainingConfig.Recommended with { Epochs = 10 }, s.Training);
+        // The paper preset and its default subset: the paper's budgets and an independent surrogate.
+        var p = ExperimentConfig.Load(Path.Combine(dir, "configs", "paper.yaml"));
         var d = ExperimentConfig.Load(Path.Combine(dir, "configs", "default.yaml"));
-        Assert.Equal(32 / 255.0, d.Perturbation.Epsilon);
-        Assert.Equal(0.012549019607843137, d.Perturbation.StepSize);
-        Assert.Equal(12 / 255.0, d.Trigger.Alpha);
-        Assert.Equal(SurrogateKind.Twin, d.Surrogate.Kind);
-        Assert.Equal(TrainingConfig.Recommended with { Epochs = 10 }, d.Training);
+        foreach (var c in new[] { p, d })
+        {
+            Assert.Equal(8 / 255.0, c.Perturbation.Epsilon);
+            Assert.Equal(0.003, c.Perturbation.StepSize);
+            Assert.Equal(20, c.Perturbation.Rounds);
+            Assert.Equal(0.8, c.Perturbation.Lambda);
+            Assert.Equal(4, c.Trigger.Size);
+            Assert.Equal(HashBackdoor.Attacks.TriggerInit.Checkerboard, c.Trigger.Init);
+            Assert.Equal(0, c.Trigger.Steps);
+            Assert.Equal(SurrogateKind.Independent, c.Surrogate.Kind);
+            Assert.Equal(200, c.Poison.Count);
+            Assert.Equal(100, c.Protocol.ValidationPerClass);
+            Assert.Equal(TrainingConfig.Recommended with { Epochs = 10 }, c.Training);
+        }
+        Assert.Equal(Enumerable.Range(0, 10), p.Targets);
+        Assert.Equal(new long[] { 0, 1, 2 }, p.Seeds);
+        Assert.Equal(ConfigFile.ToJson(p with { Name = d.Name, Targets = d.Targets, Seeds = d.Seeds }), ConfigFile.ToJson(d));
         var q = ExperimentConfig.Load(Path.Combine(dir, "configs", "quick.yaml"));
         Assert.Equal(32 / 255.0, q.Perturbation.Epsilon);
         Assert.Equal(8, q.Training.Epochs);
