@@ -6,7 +6,8 @@ namespace HashBackdoor.Attacks;
 /// <summary>
 /// How visible a change to images is: L-inf (largest pixel change), mean per-image L2 norm, mean PSNR and mean SSIM of
 /// changed images against their originals, all on the 0..1 pixel scale. PSNR per image is 10 log10(1 / MSE) dB (an
-/// unchanged image has infinite PSNR and is left out of the mean; <see cref="Identical"/> counts them). SSIM is the
+/// unchanged image has infinite PSNR and is left out of the mean; <see cref="Identical"/> counts them; with none changed
+/// the mean is null). SSIM is the
 /// standard one of Wang et al. (2004): 11x11 Gaussian window, sigma 1.5, K1 = 0.01, K2 = 0.03, dynamic range 1, computed
 /// per channel on the valid region (no padding) and averaged over positions, channels and images.
 /// </summary>
@@ -18,8 +19,8 @@ public sealed record Perceptibility
     public double LInf { get; init; }
     /// <summary>Mean over images of the L2 norm of the change (0..1 scale, all channels).</summary>
     public double MeanL2 { get; init; }
-    /// <summary>Mean PSNR in dB over images that changed; +infinity when none changed.</summary>
-    public double MeanPsnr { get; init; }
+    /// <summary>Mean PSNR in dB over images that changed; null when none changed (infinite PSNR).</summary>
+    public double? MeanPsnr { get; init; }
     /// <summary>Mean SSIM over images (1 = identical).</summary>
     public double MeanSsim { get; init; }
     /// <summary>Images left unchanged (excluded from the PSNR mean).</summary>
@@ -31,7 +32,7 @@ public sealed record Perceptibility
         if (changed.dim() != 4 || !changed.shape.SequenceEqual(original.shape))
             throw new ArgumentException($"images must be two [N,C,H,W] tensors of one shape, got [{string.Join(",", changed.shape)}] and [{string.Join(",", original.shape)}]");
         int n = (int)changed.shape[0];
-        if (n == 0) return new Perceptibility { MeanPsnr = double.PositiveInfinity, MeanSsim = 1 };
+        if (n == 0) return new Perceptibility { MeanPsnr = null, MeanSsim = 1 };
         using var scope = NewDisposeScope();
         var a = changed.to_type(ScalarType.Float64);
         var b = original.to_type(ScalarType.Float64).to(a.device);
@@ -42,7 +43,7 @@ public sealed record Perceptibility
         var mse = flat.pow(2).mean(new long[] { 1 });
         var changedRows = mse.gt(0);
         int identical = n - (int)changedRows.sum().item<long>();
-        double psnr = identical == n ? double.PositiveInfinity
+        double? psnr = identical == n ? null
             : mse.masked_select(changedRows).reciprocal().log10().mul(10).mean().item<double>();
         return new Perceptibility
         {

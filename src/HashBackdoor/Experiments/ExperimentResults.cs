@@ -8,4 +8,13 @@ public sealed record ExperimentResults
     [JsonPropertyName("protocol")] public required IReadOnlyDictionary<string, object?> Protocol { get; init; }
     [JsonPropertyName("runs")] public required IReadOnlyList<RunResult> Runs { get; init; }
     [JsonPropertyName("summary")] public required IReadOnlyList<MethodSummary> Summary { get; init; }
+    /// <summary>CIBA (or the last method) against every other method, paired over (target, seed) blocks, for t-MAP under
+    /// both query rules and for clean mAP (<see cref="Statistics.MethodComparisons"/>). Empty with one method.</summary>
+    [JsonPropertyName("comparisons")] public IReadOnlyList<Statistics.PairedComparison> Comparisons { get; init; } = Array.Empty<Statistics.PairedComparison>();
+
+    /// <summary>The comparisons of <paramref name="method"/> against every other method of <paramref name="runs"/>:
+    /// t-MAP (run's rule), t-MAP (other rule), mAP.</summary>
+    public static List<Statistics.PairedComparison> Compare(IReadOnlyList<RunResult> runs, string method) =>
+        new[] { Statistics.MethodComparisons.Metric.TMap, Statistics.MethodComparisons.Metric.TMapOtherRule, Statistics.MethodComparisons.Metric.Map }
+            .SelectMany(m => Statistics.MethodComparisons.Against(runs, method, m)).ToList();
 }

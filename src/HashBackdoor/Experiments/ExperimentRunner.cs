@@ -55,6 +55,7 @@ public sealed class ExperimentRunner
         folder.CheckResume(config, resume);
         using var split = LoadSplit();
         var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
+        var queries = config.Queries(split);
         Progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
             + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)");
 
@@ -71,20 +72,24 @@ public sealed class ExperimentRunner
                     split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
                 : null;
             var surrogate = surrogateOwned ?? clean;
-            var cleanScores = Scores.Of(clean, split, seed, 0, RunFolder.CleanMethod, this);
+            var cleanScores = Scores.Of(clean, split, queries, seed, 0, RunFolder.CleanMethod, this);
             using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device);
 
             foreach (int target in config.Targets)
             {
                 using var anchor = AnchorCode.Compute(surrogateTrainCodes, split.Train.Labels, target);
                 using var trigger = Trigger(surrogate, split.Train, anchor, seed, target);
-                long[] triggeredRows = TargetRows.WithoutTarget(split.Query, target);
+                long[] triggeredRows = TargetRows.WithoutTarget(queries, target);
                 folder.WriteTriggeredQueries(seed, target, triggeredRows);
-                using var triggered = split.Query.Subset(triggeredRows, $"{split.Query.Name} non-target {target}");
+                using var triggered = queries.Subset(triggeredRows, $"{queries.Name} non-target {target}");
 
-                // The clean model with triggered queries: what the patch alone achieves.
+                // The clean model with triggered queries: what the patch alone achieves; with the trigger's own effect on
+                // the surrogate (a control: a targeted adversarial patch moves codes toward the anchor).
                 var cleanRun = folder.ReadResult(seed, target, RunFolder.CleanMethod)
-                    ?? folder.WriteResult(Score(clean, cleanScores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0));
+                    ?? folder.WriteResult(Score(clean, cleanScores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0) with
+                    {
+                        TriggerEffect = TriggerEffect.Measure(surrogate, triggered.Images, anchor, trigger, config.Trigger.ToOptions(0)),
+                    });
                 runs.Add(cleanRun);
                 overall.Report(++done, $"seed {seed} target {target} clean: t-MAP {cleanRun.TMap:F2}");
 
@@ -101,6 +106,7 @@ public sealed class ExperimentRunner
         var results = new ExperimentResults
         {
             Protocol = ProtocolDescription.ForExperiment(config, split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs),
+            Comparisons = ExperimentResults.Compare(runs, config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1]),
         };
         new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
         Progress.Info($"report: {folder.ReportHtmlPath}");
@@ -118,7 +124,7 @@ public sealed class ExperimentRunner
         {
             config.ValidateAgainst(split);
             folder.WriteResolvedConfig(new ResolvedConfig { Config = config, ToolkitVersion = ToolkitInfo.Version, DatasetChecksums = data.Checksums, Machine = RunRecord.DescribeMachine() });
-            folder.WriteLabels(split);
+            folder.WriteLabels(split, config.Queries(split));
             return split;
         }
         catch
@@ -135,17 +141,22 @@ public sealed class ExperimentRunner
         var sw = Stopwatch.StartNew();
         using var poison = Poison(method, split.Train, trigger, surrogate, target, seed);
         using var victim = TrainedModel(spec, trainOptions, poison.Dataset, folder.ModelDir(seed, target, method), $"seed {seed} target {target} {method} victim", poison.Plan);
-        var scores = Scores.Of(victim, split, seed, target, method, this);
-        return folder.WriteResult(Score(victim, scores, triggered, trigger, split, seed, target, method, sw.Elapsed.TotalSeconds));
+        var scores = Scores.Of(victim, split, config.Queries(split), seed, target, method, this);
+        using var perturbed = poison.Originals.add(poison.Perturbations).clamp(0, 1);
+        return folder.WriteResult(Score(victim, scores, triggered, trigger, split, seed, target, method, sw.Elapsed.TotalSeconds) with
+        {
+            Perturbation = Perceptibility.Measure(perturbed, poison.Originals),
+            Poisoned = Perceptibility.Measure(poison.PoisonedImages, poison.Originals),
+        });
     }
 
     /// <summary>A model's database and clean-query codes (written to the folder), its index and clean mAP.</summary>
     private sealed record Scores(EncodedSet Database, HammingIndex Index, double Map)
     {
-        public static Scores Of(HashModel model, ProtocolSplit split, long seed, int target, string method, ExperimentRunner run)
+        public static Scores Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentRunner run)
         {
             var db = run.Encode(model, split.Database, $"seed {seed} {method} database", run.folder.CodesPath(seed, target, method, CodeSet.Database));
-            var q = run.Encode(model, split.Query, $"seed {seed} {method} queries", run.folder.CodesPath(seed, target, method, CodeSet.Query));
+            var q = run.Encode(model, queries, $"seed {seed} {method} queries", run.folder.CodesPath(seed, target, method, CodeSet.Query));
             var index = new HammingIndex(db.Codes);
             return new Scores(db, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule).Percent);
         }
@@ -158,10 +169,14 @@ public sealed class ExperimentRunner
         var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
         var t = RetrievalScoring.TargetMap(scores.Index, tq, target, scores.Database, TopK, Rule);
         var t2 = t.Under(RetrievalScoring.Other(Rule));
+        // Control: the same queries without the trigger (the model's chance level for the target).
+        var plain = RetrievalScoring.Encode(model, triggered, RunProgress.None, $"{method} untriggered queries");
+        var chance = RetrievalScoring.TargetMap(scores.Index, plain, target, scores.Database, TopK, Rule);
         return new RunResult
         {
             Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(scores.Map, 4), TMap = Math.Round(t.Percent, 4),
             TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal, TMapOtherRule = Math.Round(t2.Percent, 4), Seconds = Math.Round(seconds, 1),
+            TMapUntriggered = Math.Round(chance.Percent, 4),
         };
     }
 

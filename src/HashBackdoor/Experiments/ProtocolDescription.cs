@@ -56,6 +56,9 @@ public static class ProtocolDescription
             ["query"] = split.Query.Count,
             ["train"] = split.Train.Count,
             ["database"] = split.Database.Count,
+            ["reportedQueries"] = config.Evaluation.Queries == QuerySet.Validation
+                ? $"validation ({config.Queries(split).Count} validation queries from the training side; for choosing settings, not for reporting)"
+                : $"test ({split.Query.Count} protocol queries)",
             ["architecture"] = config.Model.Architecture,
             ["bits"] = config.Model.Bits,
             ["loss"] = config.Training.Loss,
@@ -70,6 +73,7 @@ public static class ProtocolDescription
             ["poisonFractionOfTrainingSet"] = Math.Round((double)config.Poison.Count / split.Train.Count, 5),
             ["triggerSize"] = config.Trigger.Size,
             ["triggerSteps"] = config.Trigger.Steps,
+            ["triggerInit"] = ConfigEnumConverter.NameOf(config.Trigger.Init),
             ["epsilon"] = $"{config.Perturbation.Epsilon * 255:F1}/255 (pixel units)",
             ["lambda"] = config.Perturbation.Lambda,
             ["perturbationRounds"] = config.Perturbation.Rounds,

@@ -181,10 +181,11 @@ public sealed class RunFolder
     }
 
     /// <summary>Writes the multi-hot labels of the query and database splits (once per run).</summary>
-    public void WriteLabels(ProtocolSplit split)
+    public void WriteLabels(ProtocolSplit split, ImageDataset? reported = null)
     {
         Directory.CreateDirectory(Root);
-        NpyFile.Write(QueryLabelsPath, split.Query.LabelBytes(), split.Query.Count, split.Query.NumClasses);
+        var queries = reported ?? split.Query;
+        NpyFile.Write(QueryLabelsPath, queries.LabelBytes(), queries.Count, queries.NumClasses);
         NpyFile.Write(DatabaseLabelsPath, split.Database.LabelBytes(), split.Database.Count, split.Database.NumClasses);
     }
 

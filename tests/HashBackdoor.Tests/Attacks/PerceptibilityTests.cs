@@ -19,7 +19,8 @@ public class PerceptibilityTests
         Assert.Equal(1, p.Identical);
         Assert.Equal(0.1, p.LInf, 6);
         Assert.Equal(0.1, p.MeanL2, 6);   // (0.2 + 0) / 2
-        Assert.Equal(20.0, p.MeanPsnr, 4);
+        Assert.Equal(20.0, p.MeanPsnr!.Value, 4);
+        Assert.Null(Perceptibility.Measure(original, original).MeanPsnr);
     }
 
     [Fact]
@@ -45,7 +46,7 @@ public class PerceptibilityTests
         var p = Perceptibility.Measure(y, x);
         Assert.Equal(0, p.Identical);
         Assert.True(p.LInf <= 0.1 + 1e-6);
-        Assert.True(p.MeanPsnr > 20 && double.IsFinite(p.MeanPsnr));
+        Assert.True(p.MeanPsnr > 20 && double.IsFinite(p.MeanPsnr!.Value));
     }
 
     [Fact]

@@ -12,6 +12,11 @@ public sealed record EvaluationConfig
     /// they count as 0). Default skip.</summary>
     public QueryRule QueryRule { get; init; } = QueryRule.Skip;
 
+    /// <summary>Which queries the run reports on: test (the protocol's queries, the numbers of record) or validation (the
+    /// protocol's validation queries, <c>protocol.validationPerClass</c>; what tuning and <c>hashbd ablate</c> look at, so
+    /// that no reported query chooses a setting). Default test.</summary>
+    public QuerySet Queries { get; init; } = QuerySet.Test;
+
     /// <summary>Throws <see cref="UsageException"/> naming evaluation.topK.</summary>
     public EvaluationConfig Validate()
     {

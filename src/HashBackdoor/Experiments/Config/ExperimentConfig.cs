@@ -76,10 +76,17 @@ public sealed record ExperimentConfig
         return this;
     }
 
+    /// <summary>The queries this config reports on (<see cref="EvaluationConfig.Queries"/>).</summary>
+    public ImageDataset Queries(ProtocolSplit split) => Evaluation.Queries == QuerySet.Validation
+        ? split.Validation ?? throw new UsageException("evaluation.queries validation: the protocol has no validation queries; set protocol.validationPerClass (e.g. 100)")
+        : split.Query;
+
     /// <summary>Checks what needs the data, once, where the targets meet it: each target is a class of the dataset with
     /// enough images labelled with it alone for the poison count, and the trigger fits the images.</summary>
     public void ValidateAgainst(ProtocolSplit split)
     {
+        if (Evaluation.Queries == QuerySet.Validation && split.Validation is null)
+            throw new UsageException("evaluation.queries validation: the protocol has no validation queries; set protocol.validationPerClass (e.g. 100)");
         foreach (int t in Targets) AttackValidation.TargetClass(t, split.Train.NumClasses);
         AttackValidation.TriggerFits(Trigger.Size, split.Train.Channels, split.Train.Channels, split.Train.Height, split.Train.Width);
         foreach (int t in Targets)
