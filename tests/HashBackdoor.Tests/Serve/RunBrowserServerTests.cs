@@ -11,8 +11,8 @@ namespace HashBackdoor.Tests.Serve;
 /// against the reference ranking, and refusals: path traversal in every spelling, bad parameters and other methods
 /// get a 4xx with a one-line JSON error, never a stack trace or a file from outside the run folder.
 /// </summary>
-[Collection("torch-training")]
-public class RunBrowserServerTests : IClassFixture<ServedTinyRun>
+[Collection("serve")]
+public class RunBrowserServerTests
 {
     private readonly ServedTinyRun run;
 

@@ -5,8 +5,8 @@ using HashBackdoor.Tests.Reliability;
 namespace HashBackdoor.Tests.Serve;
 
 /// <summary><c>hashbd serve</c> failures before serving: one line naming the flag, exit code 2 (usage).</summary>
-[Collection("torch-training")]
-public class ServeCommandTests : IClassFixture<ServedTinyRun>
+[Collection("serve")]
+public class ServeCommandTests
 {
     private readonly ServedTinyRun run;
 

@@ -8,6 +8,10 @@ using static TorchSharp.torch;
 
 namespace HashBackdoor.Tests.Serve;
 
+/// <summary>The serve tests share one tiny run and server (the experiment takes ~10 s).</summary>
+[CollectionDefinition("serve")]
+public sealed class ServeCollection : ICollectionFixture<ServedTinyRun> { }
+
 /// <summary>
 /// A tiny experiment run folder (<see cref="Tiny.Experiment"/>: 1 seed, target 0, tri and ciba victims) served by
 /// <see cref="RunBrowserServer"/> on a free loopback port, with a secret file beside the run folder that no request may
