@@ -70,7 +70,7 @@ public sealed class RunBrowserServer : IAsyncDisposable
             h.CacheControl = "no-store";
             h["Referrer-Policy"] = "no-referrer";
             h.ContentSecurityPolicy = PagePolicy;
-            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            if (!HttpMethods.IsGet(context.Request.Method))
             {
                 await Error(context, StatusCodes.Status405MethodNotAllowed, $"{context.Request.Method}: only GET is served");
                 return;
