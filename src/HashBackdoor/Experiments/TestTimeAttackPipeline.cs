@@ -130,7 +130,8 @@ public sealed record TestTimeAttackReport
     public required string ToolkitVersion { get; init; }
     /// <summary>Seconds of the attack's optimisation alone.</summary>
     public required double AttackSeconds { get; init; }
-    /// <summary>Seconds of the whole pipeline (loading, encoding, attack, scoring).</summary>
+    /// <summary>Seconds of the whole pipeline (loading and encoding the training set and database, shared by the
+    /// attacks of one call, plus this attack and its scoring).</summary>
     public required double Seconds { get; init; }
 }
 
@@ -157,31 +158,59 @@ public static class TestTimeAttackPipeline
     };
 
     /// <summary>Runs the attack and writes <see cref="FileName"/> in <see cref="TestTimeAttackRequest.OutDir"/> atomically.</summary>
-    public static TestTimeAttackReport Run(TestTimeAttackRequest request, IRunProgress progress, CancellationToken cancel = default)
+    public static TestTimeAttackReport Run(TestTimeAttackRequest request, IRunProgress progress, CancellationToken cancel = default) =>
+        RunAll(new[] { request }, progress, cancel)[0];
+
+    /// <summary>
+    /// Runs several attacks on the same model (same <see cref="TestTimeAttackRequest.ModelDir"/> and device), loading the
+    /// run and encoding the training set and database once; each request writes its own attack.json. Every request is
+    /// validated before any work starts.
+    /// </summary>
+    public static IReadOnlyList<TestTimeAttackReport> RunAll(IReadOnlyList<TestTimeAttackRequest> requests, IRunProgress progress, CancellationToken cancel = default)
+    {
+        if (requests.Count == 0) throw new ArgumentException("no attack to run", nameof(requests));
+        foreach (var request in requests)
+        {
+            TestTimeAttacks.Create(request.Method);
+            request.Attack.Validate();
+            if (request.Queries is int q && q < 1) throw new UsageException($"--queries {q}: must be at least 1");
+            if (request.TopK < 1) throw new UsageException($"--topk {request.TopK}: must be at least 1");
+            if (request.QuerySet is not ("query" or "validation"))
+                throw new UsageException($"--query-set {request.QuerySet}: unknown set (query, validation)");
+            if (request.ModelDir != requests[0].ModelDir || request.Device != requests[0].Device)
+                throw new ArgumentException("all requests of one call must attack the same model on the same device");
+        }
+        var wall = Stopwatch.StartNew();
+        using var run = LoadedRun.Open(requests[0].ModelDir, requests[0].Device);
+        int classes = run.Split.Train.NumClasses;
+        foreach (var request in requests)
+            if (request.Target < 0 || request.Target >= classes)
+                throw new UsageException($"--target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
+        var device = run.Model.parameters().First().device;
+        using var trainCodes = EncodeSigns(run.Model, run.Split.Train.Images, device, progress, "encode training set");
+        var database = EvaluatePipeline.Encode(run.Model, run.Split.Database, progress, "encode database");
+        var index = new HammingIndex(database.Codes);
+        double shared = wall.Elapsed.TotalSeconds;
+        var reports = new List<TestTimeAttackReport>();
+        foreach (var request in requests)
+            reports.Add(RunOne(request, run, trainCodes, database, index, shared, progress, cancel));
+        return reports;
+    }
+
+    private static TestTimeAttackReport RunOne(TestTimeAttackRequest request, LoadedRun run, Tensor trainCodes, EncodedSet database,
+        HammingIndex index, double sharedSeconds, IRunProgress progress, CancellationToken cancel)
     {
         var wall = Stopwatch.StartNew();
         var attack = TestTimeAttacks.Create(request.Method);
         var options = request.Attack.Validate();
-        if (request.Queries is int q && q < 1) throw new UsageException($"--queries {q}: must be at least 1");
-        if (request.TopK < 1) throw new UsageException($"--topk {request.TopK}: must be at least 1");
-        if (request.QuerySet is not ("query" or "validation"))
-            throw new UsageException($"--query-set {request.QuerySet}: unknown set (query, validation)");
-
-        using var run = LoadedRun.Open(request.ModelDir, request.Device);
         var split = run.Split;
         int classes = split.Train.NumClasses;
-        if (request.Target < 0 || request.Target >= classes)
-            throw new UsageException($"--target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
         var model = run.Model;
         var device = model.parameters().First().device;
 
         var (rows, sourceIndices, pool) = ChooseImages(split, request, options.Seed);
         using var chosen = pool.Subset(rows, $"{request.QuerySet} non-target {request.Target}");
         progress.Info($"{request.Method} on {chosen.Count} {request.QuerySet} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
-
-        using var trainCodes = EncodeSigns(model, split.Train.Images, device, progress, "encode training set");
-        var database = EvaluatePipeline.Encode(model, split.Database, progress, "encode database");
-        var index = new HammingIndex(database.Codes);
 
         var context = new TestTimeAttackContext(model, trainCodes, split.Train.Labels, request.Target, options);
         long n = chosen.Count;
@@ -252,7 +281,7 @@ public static class TestTimeAttackPipeline
             Machine = DescribeCpu(),
             ToolkitVersion = ToolkitInfo.Version,
             AttackSeconds = Math.Round(attackSeconds, 1),
-            Seconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
+            Seconds = Math.Round(sharedSeconds + wall.Elapsed.TotalSeconds, 1),
         };
         string path = Path.Combine(request.OutDir, FileName);
         AtomicFile.WriteAllText(path, JsonSerializer.Serialize(report, Json));
@@ -281,6 +310,11 @@ public static class TestTimeAttackPipeline
             return a / b;
         throw new UsageException($"{flag} {text}: not a number or a fraction such as 8/255");
     }
+
+    /// <summary>Sub-folder of one combination when a call runs several: METHOD-tTARGET-epsK (K = eps x 255, for
+    /// example "dhta-t1-eps8").</summary>
+    public static string SweepFolder(string method, int target, double eps) =>
+        $"{method.ToLowerInvariant()}-t{target}-eps{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}";
 
     /// <summary>A budget as k/255 with up to two decimals (for example "8/255").</summary>
     public static string FormatBudget(double eps) => $"{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}/255";

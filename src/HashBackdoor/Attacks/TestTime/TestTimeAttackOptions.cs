@@ -20,9 +20,9 @@ public sealed record TestTimeAttackOptions
     /// <summary>L-infinity budget: |delta| &lt;= Epsilon per pixel. Default 8/255. Flag --eps.</summary>
     public double Epsilon { get; init; } = 8.0 / 255.0;
 
-    /// <summary>Number of optimisation steps per query. Default 100 (chosen on validation images, docs/attacks.md;
+    /// <summary>Number of optimisation steps per query. Default 50 (chosen on validation images, docs/attacks.md;
     /// the reference uses 2000 on a GPU). Flag --steps.</summary>
-    public int Steps { get; init; } = 100;
+    public int Steps { get; init; } = 50;
 
     /// <summary>Step length in pixel units; null means <see cref="Epsilon"/> / 4 (chosen on validation images,
     /// docs/attacks.md). Flag --step-size.</summary>
