@@ -1,0 +1,21 @@
+using HashBackdoor.Retrieval;
+
+namespace HashBackdoor.Experiments;
+
+/// <summary>Config section <c>evaluation</c>.</summary>
+public sealed record EvaluationConfig
+{
+    /// <summary>R of mAP@R and t-MAP@R. Default 1000.</summary>
+    public int TopK { get; init; } = 1000;
+
+    /// <summary>skip (reference code: queries with no relevant item in the top R are left out) or zero (DeepHash-pytorch:
+    /// they count as 0). Default skip.</summary>
+    public QueryRule QueryRule { get; init; } = QueryRule.Skip;
+
+    /// <summary>Throws <see cref="UsageException"/> naming evaluation.topK.</summary>
+    public EvaluationConfig Validate()
+    {
+        if (TopK < 1) throw new UsageException($"evaluation.topK {TopK}: must be at least 1");
+        return this;
+    }
+}
