@@ -178,3 +178,35 @@ public class ComparisonTableTests
         Assert.Contains("ciba − tri+adv", html);
     }
 }
+
+/// <summary>The controls table: means per method, the largest L-inf, the trigger effect rows.</summary>
+public class ControlsTableTests
+{
+    [Fact]
+    public void MeansPerMethodAndLargestLInf()
+    {
+        var a = new HashBackdoor.Attacks.Perceptibility { Images = 2, LInf = 8 / 255.0, MeanL2 = 0.2, MeanPsnr = 40, MeanSsim = 0.9 };
+        var b = new HashBackdoor.Attacks.Perceptibility { Images = 2, LInf = 6 / 255.0, MeanL2 = 0.4, MeanPsnr = null, MeanSsim = 0.7 };
+        var runs = new List<RunResult>
+        {
+            new() { Target = 1, Seed = 0, Method = "clean", TMap = 2, TMapOtherRule = 1, TMapUntriggered = 2.5,
+                TriggerEffect = new TriggerEffect { Bits = 48, Images = 900, DistanceBefore = 24.25, DistanceAfter = 23.5 } },
+            new() { Target = 1, Seed = 0, Method = "ciba", TMap = 60, TMapOtherRule = 40, TMapUntriggered = 2, Perturbation = a, Poisoned = a },
+            new() { Target = 7, Seed = 0, Method = "ciba", TMap = 70, TMapOtherRule = 50, TMapUntriggered = 4, Perturbation = b, Poisoned = b },
+        };
+        var rows = HashBackdoor.Experiments.Reports.ControlsTable.Rows(runs);
+        Assert.Equal(new[] { "clean", "ciba" }, rows.Select(r => r.Method));
+        Assert.Equal(45, rows[1].TMapOtherRule, 12);
+        Assert.Equal(3, rows[1].TMapUntriggered!.Value, 12);
+        Assert.Equal(8 / 255.0, rows[1].Perturbation!.LInf, 12);
+        Assert.Equal(0.3, rows[1].Perturbation!.MeanL2, 12);
+        Assert.Equal(40, rows[1].Perturbation!.MeanPsnr!.Value, 12);   // the run without a PSNR is left out
+        Assert.Equal(0.8, rows[1].Perturbation!.MeanSsim, 12);
+        Assert.Null(rows[0].Perturbation);
+        string md = HashBackdoor.Experiments.Reports.ControlsTable.Markdown(runs);
+        Assert.Contains("| ciba | 45.00 | 3.00 | 8.0 | 0.300 | 40.0 | 0.8000 | 40.0 | 0.8000 |", md);
+        Assert.Contains("| clean | 1.00 | 2.50 | - | - | - | - | - | - |", md);
+        Assert.Contains("| 0 | 1 | 48 | 24.25 | 23.50 |", md);
+        Assert.Contains("<td>45.00</td>", HashBackdoor.Experiments.Reports.ControlsTable.Html(runs));
+    }
+}
