@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HashBackdoor.Attacks;
+using HashBackdoor.Attacks.TestTime;
 using HashBackdoor.Data;
 using HashBackdoor.Experiments.Reports;
 using HashBackdoor.Hashing;
@@ -57,10 +58,11 @@ public sealed class ExperimentRunner
         var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         var queries = config.Queries(split);
         Progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
-            + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)");
+            + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)"
+            + (config.TestTime.Count > 0 ? $" + {config.TestTime.Count} test-time attack(s)" : ""));
 
         var runs = new List<RunResult>();
-        int total = config.Seeds.Count * config.Targets.Count * (config.Methods.Count + 1), done = 0;
+        int total = config.Seeds.Count * config.Targets.Count * (config.Methods.Count + config.TestTime.Count + 1), done = 0;
         using var overall = Progress.Start("experiment", total);
         foreach (long seed in config.Seeds)
         {
@@ -74,10 +76,15 @@ public sealed class ExperimentRunner
             var surrogate = surrogateOwned ?? clean;
             var cleanScores = Scores.Of(clean, split, queries, seed, 0, RunFolder.CleanMethod, this);
             using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device);
+            // The test-time attacks are white-box on the clean model: its own codes of the training set.
+            using var cleanTrainCodesOwned = config.TestTime.Count > 0 && surrogateOwned is not null
+                ? HashEncoder.Encode(clean, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device) : null;
+            var cleanTrainCodes = cleanTrainCodesOwned ?? surrogateTrainCodes;
 
             foreach (int target in config.Targets)
             {
                 using var anchor = AnchorCode.Compute(surrogateTrainCodes, split.Train.Labels, target);
+                folder.WriteAnchor(seed, target, anchor);
                 using var trigger = Trigger(surrogate, split.Train, anchor, seed, target);
                 long[] triggeredRows = TargetRows.WithoutTarget(queries, target);
                 folder.WriteTriggeredQueries(seed, target, triggeredRows);
@@ -90,15 +97,24 @@ public sealed class ExperimentRunner
                     {
                         TriggerEffect = TriggerEffect.Measure(surrogate, triggered.Images, anchor, trigger, config.Trigger.ToOptions(0)),
                     });
-                runs.Add(cleanRun);
+                runs.Add(Named(cleanRun));
                 overall.Report(++done, $"seed {seed} target {target} clean: t-MAP {cleanRun.TMap:F2}");
 
                 foreach (string method in config.Methods)
                 {
                     var result = folder.ReadResult(seed, target, method) ?? Attack(method, spec, trainOptions, split, surrogate, trigger, triggered, seed, target);
-                    runs.Add(result);
+                    runs.Add(Named(result));
                     overall.Report(++done, $"seed {seed} target {target} {method}: mAP {result.Map:F2} t-MAP {result.TMap:F2}");
                     Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
+                }
+
+                foreach (string attack in config.TestTime)
+                {
+                    var result = folder.ReadResult(seed, target, attack) ?? TestTimeAttack(attack, clean, cleanTrainCodes, cleanScores, cleanRun, triggered, split, seed, target);
+                    runs.Add(Named(result));
+                    string shown = MethodNames.Display(attack);
+                    overall.Report(++done, $"seed {seed} target {target} {shown}: t-MAP {result.TMap:F2}");
+                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {shown}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} attacked queries counted)");
                 }
             }
         }
@@ -106,7 +122,7 @@ public sealed class ExperimentRunner
         var results = new ExperimentResults
         {
             Protocol = ProtocolDescription.ForExperiment(config, split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs),
-            Comparisons = ExperimentResults.Compare(runs, config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1]),
+            Comparisons = ExperimentResults.Compare(runs, MethodNames.Reference(config)),
         };
         new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
         Progress.Info($"report: {folder.ReportHtmlPath}");
@@ -147,6 +163,47 @@ public sealed class ExperimentRunner
         {
             Perturbation = Perceptibility.Measure(perturbed, poison.Originals),
             Poisoned = Perceptibility.Measure(poison.PoisonedImages, poison.Originals),
+        });
+    }
+
+    /// <summary>The result with its display name (<see cref="MethodNames"/>; results written before display names were
+    /// recorded get theirs here).</summary>
+    private static RunResult Named(RunResult result) => result with { DisplayName = MethodNames.Display(result.Method) };
+
+    /// <summary>
+    /// A test-time attack (<see cref="TestTimeAttacks"/>) against the clean model: the triggered-query rows, without the
+    /// trigger, perturbed within <c>testTimeAttack.epsilon</c> towards the target (white-box: the clean model's own
+    /// training codes); the adversarial images and their codes are written to the method's folder. mAP and the chance
+    /// level are the clean model's (the attack does not change the model); the budget row measures the perturbation.
+    /// </summary>
+    private RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, Scores cleanScores, RunResult cleanRun,
+        ImageDataset triggered, ProtocolSplit split, long seed, int target)
+    {
+        var sw = Stopwatch.StartNew();
+        var attack = TestTimeAttacks.Create(name);
+        var options = config.TestTimeAttack.ToOptions(config.Perturbation.Epsilon, context.Seeds.For(SeedPurpose.TestTime, seed, target));
+        long n = triggered.Count;
+        TestTimeAttackResult result;
+        using (var step = Progress.Start($"seed {seed} target {target} {name} ({n} queries x {options.Steps} steps)", Math.Max(1, n * options.Steps)))
+        {
+            var attackContext = new TestTimeAttackContext(clean, cleanTrainCodes, split.Train.Labels, target, options)
+            {
+                Progress = (start, stepsDone) => step.Report(start * options.Steps + stepsDone * Math.Min(options.BatchSize, n - start)),
+            };
+            result = attack.Attack(triggered.Images, attackContext, context.Cancellation);
+        }
+        using var owned = result;
+        folder.WriteAdversarialQueries(seed, target, name, result.Adversarial);
+        using var adversarial = new ImageDataset($"{name} adversarial queries", result.Adversarial.clone(), triggered.Labels.clone(), split.ClassNames);
+        var codes = Encode(clean, adversarial, $"{name} adversarial queries", folder.CodesPath(seed, target, name, CodeSet.TriggeredQueries));
+        var t = RetrievalScoring.TargetMap(cleanScores.Index, codes, target, cleanScores.Database, TopK, Rule);
+        return folder.WriteResult(new RunResult
+        {
+            Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = name, DisplayName = MethodNames.Display(name),
+            Map = cleanRun.Map, TMap = Math.Round(t.Percent, 4), TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal,
+            TMapOtherRule = Math.Round(t.Under(RetrievalScoring.Other(Rule)).Percent, 4), Seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
+            TMapUntriggered = cleanRun.TMapUntriggered,
+            Perturbation = Perceptibility.Measure(result.Adversarial, triggered.Images),
         });
     }
 

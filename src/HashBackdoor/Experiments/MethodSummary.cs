@@ -6,6 +6,8 @@ namespace HashBackdoor.Experiments;
 public sealed record MethodSummary
 {
     [JsonPropertyName("method")] public required string Method { get; init; }
+    /// <summary>The name tables show (<see cref="MethodNames.Display"/>).</summary>
+    [JsonPropertyName("displayName")] public string? DisplayName { get; init; }
     [JsonPropertyName("mAP")] public double Map { get; init; }
     [JsonPropertyName("mAPStd")] public double MapStd { get; init; }
     [JsonPropertyName("tMAP")] public double TMap { get; init; }
@@ -17,7 +19,7 @@ public sealed record MethodSummary
         .GroupBy(r => r.Method)
         .Select(g => new MethodSummary
         {
-            Method = g.Key, Runs = g.Count(),
+            Method = g.Key, DisplayName = MethodNames.Display(g.Key), Runs = g.Count(),
             Map = g.Average(r => r.Map), MapStd = Std(g.Select(r => r.Map)),
             TMap = g.Average(r => r.TMap), TMapStd = Std(g.Select(r => r.TMap)),
         }).ToList();

@@ -77,6 +77,10 @@ public sealed class RunFolder
     /// <summary>Rows of the query split used as triggered queries of a target (those sharing no label with it), int64 [T].</summary>
     public string TriggeredQueriesPath(long seed, int target) => Path.Combine(TargetDir(seed, target), "triggered_queries.npy");
 
+    /// <summary>The target's anchor code (method.md section 3, <see cref="AnchorCode"/>: the surrogate's majority vote
+    /// over the target-only training images), float32 [K] in {-1, 0, +1}.</summary>
+    public string AnchorPath(long seed, int target) => Path.Combine(TargetDir(seed, target), "anchor.npy");
+
     // ------------------------------------------------------------------ method level
 
     /// <summary>Folder name of a method: '+' becomes '_' (tri+noise -> tri_noise).</summary>
@@ -86,9 +90,10 @@ public sealed class RunFolder
     /// model and poison set.</summary>
     public string MethodDir(long seed, int target, string method) => Path.Combine(TargetDir(seed, target), MethodFolderName(method));
 
-    /// <summary>The folder of the model a method is scored with: the clean model for <see cref="CleanMethod"/>, else the victim.</summary>
+    /// <summary>The folder of the model a method is scored with: the clean model for <see cref="CleanMethod"/> and for a
+    /// test-time attack (<see cref="MethodNames.IsTestTime"/>: it attacks the clean model), else the victim.</summary>
     public string ModelDir(long seed, int target, string method) =>
-        method == CleanMethod ? CleanModelDir(seed) : MethodDir(seed, target, method);
+        method == CleanMethod || MethodNames.IsTestTime(method) ? CleanModelDir(seed) : MethodDir(seed, target, method);
 
     /// <summary>The model file of <see cref="ModelDir"/>.</summary>
     public string ModelPath(long seed, int target, string method) => ModelFileIn(ModelDir(seed, target, method));
@@ -111,6 +116,10 @@ public sealed class RunFolder
         CodeSet.TriggeredQueries => Path.Combine(MethodDir(seed, target, method), "triggered_query_codes.npy"),
         _ => throw new ArgumentOutOfRangeException(nameof(set), set, "unknown code set"),
     };
+
+    /// <summary>adversarial_queries.npy of a test-time attack: the attacked triggered-query rows (without trigger) after
+    /// the attack, float32 [T', C*H*W] in 0..1, in the order of <see cref="TriggeredQueriesPath"/>.</summary>
+    public string AdversarialQueriesPath(long seed, int target, string method) => Path.Combine(MethodDir(seed, target, method), "adversarial_queries.npy");
 
     /// <summary>The poison set's folder of an attack (poison.json and perturbed.npy).</summary>
     public string PoisonDir(long seed, int target, string method) => Path.Combine(MethodDir(seed, target, method), "poison");
@@ -194,6 +203,50 @@ public sealed class RunFolder
     {
         Directory.CreateDirectory(TargetDir(seed, target));
         NpyFile.Write(TriggeredQueriesPath(seed, target), rows, rows.Length);
+    }
+
+    /// <summary>The query rows used as a target's triggered queries, or null when they were not written.</summary>
+    public long[]? ReadTriggeredQueries(long seed, int target)
+    {
+        string path = TriggeredQueriesPath(seed, target);
+        return File.Exists(path) ? NpyFile.Read(path).AsInt64() : null;
+    }
+
+    /// <summary>Writes a target's anchor code (float [K]).</summary>
+    public void WriteAnchor(long seed, int target, Tensor anchor)
+    {
+        Directory.CreateDirectory(TargetDir(seed, target));
+        using var flat = anchor.detach().cpu().to_type(ScalarType.Float32).contiguous().view(-1);
+        NpyFile.Write(AnchorPath(seed, target), flat.data<float>().ToArray(), (int)flat.shape[0]);
+    }
+
+    /// <summary>The anchor code written by <see cref="WriteAnchor"/> (float [K] in {-1, 0, +1}), or null when absent (a
+    /// folder from before anchors were kept: recompute it with <see cref="AnchorCode.Compute"/> from the surrogate).</summary>
+    public float[]? ReadAnchor(long seed, int target)
+    {
+        string path = AnchorPath(seed, target);
+        return File.Exists(path) ? NpyFile.Read(path).AsFloat32() : null;
+    }
+
+    /// <summary>Writes a test-time attack's adversarial queries [T', C, H, W] as float32 [T', C*H*W].</summary>
+    public void WriteAdversarialQueries(long seed, int target, string method, Tensor images)
+    {
+        Directory.CreateDirectory(MethodDir(seed, target, method));
+        using var flat = images.detach().cpu().to_type(ScalarType.Float32).contiguous();
+        int rows = (int)flat.shape[0], columns = (int)(flat.numel() / Math.Max(1, flat.shape[0]));
+        NpyFile.Write(AdversarialQueriesPath(seed, target, method), flat.data<float>().ToArray(), rows, columns);
+    }
+
+    /// <summary>A test-time attack's adversarial queries as [T', C, H, W], or null when absent.</summary>
+    /// <exception cref="DataException">The file does not hold images of the given shape.</exception>
+    public Tensor? ReadAdversarialQueries(long seed, int target, string method, int channels, int height, int width)
+    {
+        string path = AdversarialQueriesPath(seed, target, method);
+        if (!File.Exists(path)) return null;
+        var array = NpyFile.Read(path).Require2D();
+        if (array.Columns != channels * height * width)
+            throw new DataException(path, $"shape {NpyFile.FormatShape(array.Shape)} does not hold images of [{channels},{height},{width}]");
+        return tensor(array.AsFloat32(), new long[] { array.Rows, channels, height, width }, ScalarType.Float32);
     }
 
     // ------------------------------------------------------------------ poison sets

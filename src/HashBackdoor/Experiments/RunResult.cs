@@ -8,7 +8,11 @@ public sealed record RunResult
     [JsonPropertyName("target")] public int Target { get; init; }
     [JsonPropertyName("targetName")] public string? TargetName { get; init; }
     [JsonPropertyName("seed")] public long Seed { get; init; }
+    /// <summary>Row key: clean, a poisoning attack or a test-time attack (<see cref="MethodNames"/>); folder names and
+    /// comparisons use it.</summary>
     [JsonPropertyName("method")] public required string Method { get; init; }
+    /// <summary>The name tables show (<see cref="MethodNames.Display"/>: "patch only" for clean, "p2p (test-time)", ...).</summary>
+    [JsonPropertyName("displayName")] public string? DisplayName { get; init; }
     /// <summary>Clean mAP@R of clean queries, percent.</summary>
     [JsonPropertyName("mAP")] public double Map { get; init; }
     /// <summary>t-MAP@R of triggered non-target queries, percent.</summary>
@@ -23,7 +27,8 @@ public sealed record RunResult
     /// <summary>Control (clean row only): the trigger's own effect on the surrogate (mean Hamming distance to the anchor
     /// with the initial and the final patch).</summary>
     [JsonPropertyName("triggerEffect")] public TriggerEffect? TriggerEffect { get; init; }
-    /// <summary>Budget (attack rows only): the perturbation alone, poisoned-before-trigger against original images.</summary>
+    /// <summary>Budget (attack rows only): the perturbation alone, poisoned-before-trigger against original images (for a
+    /// test-time attack: the adversarial queries against the queries).</summary>
     [JsonPropertyName("perturbation")] public HashBackdoor.Attacks.Perceptibility? Perturbation { get; init; }
     /// <summary>Budget (attack rows only): the poisoned images as the victim receives them (perturbation and trigger)
     /// against the originals.</summary>

@@ -17,12 +17,12 @@ public sealed class RunSeeds
     public static RunSeeds Default { get; } = new();
 
     /// <summary>The seed for <paramref name="purpose"/> in repetition <paramref name="seed"/> (and target
-    /// <paramref name="target"/> for <see cref="SeedPurpose.Trigger"/> and <see cref="SeedPurpose.Poison"/>).</summary>
+    /// <paramref name="target"/> for <see cref="SeedPurpose.Trigger"/>, <see cref="SeedPurpose.Poison"/> and <see cref="SeedPurpose.TestTime"/>).</summary>
     public long For(SeedPurpose purpose, long seed, int target = 0) => purpose switch
     {
         SeedPurpose.Training => seed,
         SeedPurpose.Surrogate => seed + SurrogateOffset,
-        SeedPurpose.Trigger or SeedPurpose.Poison => seed * PerSeedStride + target,
+        SeedPurpose.Trigger or SeedPurpose.Poison or SeedPurpose.TestTime => seed * PerSeedStride + target,
         _ => throw new ArgumentOutOfRangeException(nameof(purpose), purpose, "unknown seed purpose"),
     };
 }

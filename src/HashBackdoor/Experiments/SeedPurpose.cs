@@ -14,4 +14,7 @@ public enum SeedPurpose
     /// of this seed): seed * 1000 + target, the same number as <see cref="Trigger"/> (as before the refactor; the two
     /// use it in different generators).</summary>
     Poison,
+    /// <summary>A test-time attack on one target (P2P's choice of target codes): seed * 1000 + target, used by its own
+    /// generator.</summary>
+    TestTime,
 }

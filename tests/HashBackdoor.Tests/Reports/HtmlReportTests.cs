@@ -23,9 +23,12 @@ public class HtmlReportTests : IDisposable
                 new PoisonExample(new CaptionedImage(png, "original: dress"), new CaptionedImage(png, "perturbation, eps = 8/255"),
                     new CaptionedImage(png, "poisoned")),
             },
-            Retrieval = new RetrievalExample(new CaptionedImage(png, "triggered query: shirt"),
-                "clean model", Enumerable.Range(0, 10).Select(i => new RankedResult(png, $"shirt, d={i}", false)).ToList(),
-                "ciba model", Enumerable.Range(0, 10).Select(i => new RankedResult(png, $"dress, d={i}", i < 7)).ToList()),
+            Figures = new[]
+            {
+                new ReportFigure("Hamming distance to the anchor code", "median: patch only 23 < ciba 5", new[] { new CaptionedImage(png, "histogram") }),
+                new ReportFigure("Retrieval where the attack works and where it fails", "share: ciba 80%",
+                    new[] { new CaptionedImage(png, "ciba, works"), new CaptionedImage(png, "ciba, fails") }, Pixels: true),
+            },
             Notes = new[] { "Trained on 2 CPU cores; 1 < 2 & \"quotes\"." },
         };
     }
@@ -40,8 +43,8 @@ public class HtmlReportTests : IDisposable
         Assert.DoesNotContain("<link", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("@import", html);
         var sources = Regex.Matches(html, "src=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
-        // 2 charts + trigger + 3 poison images + query + 2 x 10 results
-        Assert.Equal(27, sources.Count);
+        // 2 charts + trigger + 3 poison images + 1 histogram + 2 grid rows
+        Assert.Equal(9, sources.Count);
         Assert.All(sources, s => Assert.StartsWith("data:image/png;base64,", s));
     }
 
@@ -78,12 +81,17 @@ public class HtmlReportTests : IDisposable
     }
 
     [Fact]
-    public void OutlinesTargetResultsOnly()
+    public void FiguresShowHeadingReadingAndEveryImageWithItsCaption()
     {
         string html = HtmlReport.Render(Content());
-        Assert.Equal(7, Regex.Matches(html, "<figure class=\"target\">").Count);
-        Assert.Contains("ciba model: top 10 <span class=\"count\">(7 of the target class)</span>", html);
-        Assert.Contains("clean model: top 10 <span class=\"count\">(0 of the target class)</span>", html);
+        Assert.Contains("<h2>Hamming distance to the anchor code</h2>\n<p class=\"reading\">median: patch only 23 &lt; ciba 5</p>", html);
+        Assert.Contains("<h2>Retrieval where the attack works and where it fails</h2>", html);
+        Assert.Single(Regex.Matches(html, "<figure class=\"chart wide\">"));
+        Assert.Equal(2, Regex.Matches(html, "<figure class=\"grid\"><img class=\"px\"").Count);
+        Assert.Contains("<figcaption>ciba, fails</figcaption>", html);
+        // A figure without images is left out.
+        var empty = Content() with { Figures = new[] { new ReportFigure("Nothing here", "none", Array.Empty<CaptionedImage>()) } };
+        Assert.DoesNotContain("Nothing here", HtmlReport.Render(empty));
     }
 
     [Fact]

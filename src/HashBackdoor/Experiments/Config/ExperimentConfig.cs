@@ -37,8 +37,15 @@ public sealed record ExperimentConfig
     public IReadOnlyList<int> Targets { get; init; } = new[] { 0, 1, 2 };
     /// <summary>Repetition seeds.</summary>
     public IReadOnlyList<long> Seeds { get; init; } = new[] { 0L, 1L };
-    /// <summary>Attacks to compare, by registry name (<see cref="PoisoningAttacks.Names"/>); clean is always reported.</summary>
+    /// <summary>Attacks to compare, by registry name (<see cref="PoisoningAttacks.Names"/>); clean is always reported.
+    /// May be empty when <see cref="TestTime"/> is not (a test-time-only experiment or ablation).</summary>
     public IReadOnlyList<string> Methods { get; init; } = new[] { "tri", "tri+noise", "tri+adv", "ciba" };
+    /// <summary>Test-time attacks (<see cref="Attacks.TestTime.TestTimeAttacks.Names"/>: p2p, dhta) run against each seed's
+    /// clean model on the same triggered-query rows, reported beside the poisoning methods as "NAME (test-time)"
+    /// (<see cref="MethodNames"/>). Default none.</summary>
+    public IReadOnlyList<string> TestTime { get; init; } = Array.Empty<string>();
+    /// <summary>Budget and steps of the <see cref="TestTime"/> attacks.</summary>
+    public TestTimeAttackConfig TestTimeAttack { get; init; } = new();
     /// <summary>Poisoning.</summary>
     public PoisonConfig Poison { get; init; } = new();
     /// <summary>Trigger optimisation.</summary>
@@ -59,13 +66,19 @@ public sealed record ExperimentConfig
         if (Seeds.Count == 0) throw new UsageException("seeds: at least one seed is needed");
         if (Targets.Distinct().Count() != Targets.Count) throw new UsageException("targets: a class is listed twice");
         if (Seeds.Distinct().Count() != Seeds.Count) throw new UsageException("seeds: a seed is listed twice");
-        if (Methods.Count == 0) throw new UsageException("methods: at least one method is needed");
+        if (Methods.Count == 0 && TestTime.Count == 0) throw new UsageException("methods: at least one method is needed (or a test-time attack under testTime)");
         foreach (var m in Methods)
         {
             if (m == RunFolder.CleanMethod) throw new UsageException("methods: 'clean' is always reported; list only attacks");
             if (!PoisoningAttacks.Names.Contains(m, StringComparer.OrdinalIgnoreCase))
                 throw new UsageException($"methods: {m}: unknown attack (known: {string.Join(", ", PoisoningAttacks.Names)})");
         }
+        if (Methods.Distinct().Count() != Methods.Count) throw new UsageException("methods: a method is listed twice");
+        foreach (var m in TestTime)
+            if (!MethodNames.IsTestTime(m))
+                throw new UsageException($"testTime: {m}: unknown test-time attack (known: {string.Join(", ", Attacks.TestTime.TestTimeAttacks.Names)})");
+        if (TestTime.Distinct().Count() != TestTime.Count) throw new UsageException("testTime: an attack is listed twice");
+        TestTimeAttack.Validate();
         Poison.Validate();
         Perturbation.Validate(); // includes the eps range
         Trigger.Validate();      // includes the trigger size

@@ -79,7 +79,7 @@ public static class AblationPlot
         foreach (var p in points)
             foreach (var s in p.Summary ?? Array.Empty<MethodSummary>())
                 sb.Append("| ").Append(ReportText.MarkdownCell(p.Value ?? ""))
-                  .Append(" | ").Append(ReportText.MarkdownCell(s.Method))
+                  .Append(" | ").Append(ReportText.MarkdownCell(MethodNames.Display(s.Method)))
                   .Append(" | ").Append(ReportText.MeanStd(s.TMap, s.TMapStd))
                   .Append(" | ").Append(ReportText.MeanStd(s.Map, s.MapStd))
                   .Append(" | ").Append(s.Runs.ToString(Inv)).Append(" |\n");
@@ -138,7 +138,7 @@ public static class AblationPlot
                 me = order.Select(i => me[i]).ToList();
             }
             var line = plot.Add.Scatter(mx.ToArray(), my.ToArray(), color);
-            line.LegendText = methods[k];
+            line.LegendText = MethodNames.Display(methods[k]);
             line.LineWidth = 2;
             line.MarkerSize = 7;
             var err = plot.Add.ErrorBar(mx, my, me);

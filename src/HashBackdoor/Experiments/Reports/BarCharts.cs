@@ -57,7 +57,7 @@ public static class BarCharts
 
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, summary.Count).Select(i => (double)i).ToArray(),
-            summary.Select(s => s.Method).ToArray());
+            summary.Select(s => MethodNames.Display(s.Method)).ToArray());
         plot.Axes.Left.TickGenerator = PercentTicks();
         plot.Axes.SetLimits(-0.6, summary.Count - 0.4, 0, top + 12);
         plot.Axes.Bottom.MajorTickStyle.Length = 0;

@@ -26,13 +26,13 @@ public static class ComparisonTable
         sb.Append("| Comparison | Metric | Mean difference (points) | 95% interval | Blocks won | p (signed-rank) | Verdict |\n");
         sb.Append("|---|---|---:|---|---:|---:|---|\n");
         foreach (var c in rows)
-            sb.Append("| ").Append(c.Method).Append(" − ").Append(c.Against)
+            sb.Append("| ").Append(MethodNames.Display(c.Method)).Append(" − ").Append(MethodNames.Display(c.Against))
               .Append(" | ").Append(c.Metric)
               .Append(" | ").Append(Signed(c.MeanDifference))
               .Append(" | ").Append(Interval(c))
               .Append(" | ").Append(c.Wins.ToString(Inv)).Append('/').Append(c.Blocks.ToString(Inv))
               .Append(" | ").Append(P(c))
-              .Append(" | ").Append(c.Verdict).Append(" |\n");
+              .Append(" | ").Append(Verdict(c)).Append(" |\n");
         return sb.ToString();
     }
 
@@ -43,10 +43,10 @@ public static class ComparisonTable
         sb.Append("<table class=\"comparisons\"><thead><tr><th>Comparison</th><th>Metric</th><th>Mean difference (points)</th>")
           .Append("<th>95% interval</th><th>Blocks won</th><th>p (signed-rank)</th><th>Verdict</th></tr></thead><tbody>");
         foreach (var c in rows)
-            sb.Append("<tr><td>").Append(E(c.Method + " − " + c.Against)).Append("</td><td>").Append(E(c.Metric))
+            sb.Append("<tr><td>").Append(E(MethodNames.Display(c.Method) + " − " + MethodNames.Display(c.Against))).Append("</td><td>").Append(E(c.Metric))
               .Append("</td><td>").Append(E(Signed(c.MeanDifference))).Append("</td><td>").Append(E(Interval(c)))
               .Append("</td><td>").Append(c.Wins.ToString(Inv)).Append('/').Append(c.Blocks.ToString(Inv))
-              .Append("</td><td>").Append(E(P(c))).Append("</td><td>").Append(E(c.Verdict)).Append("</td></tr>");
+              .Append("</td><td>").Append(E(P(c))).Append("</td><td>").Append(E(Verdict(c))).Append("</td></tr>");
         sb.Append("</tbody></table>");
         return sb.ToString();
     }
@@ -54,5 +54,8 @@ public static class ComparisonTable
     internal static string Signed(double v) => (v >= 0 ? "+" : "−") + Math.Abs(v).ToString("F2", Inv);
     internal static string Interval(PairedComparison c) => c.Blocks == 0 ? "-" : $"[{Signed(c.Lower)}, {Signed(c.Upper)}]";
     internal static string P(PairedComparison c) => c.Blocks == 0 ? "-" : c.PValue < 0.001 ? "<0.001" : c.PValue.ToString("F3", Inv) + (c.ExactP ? "" : " (normal)");
+    /// <summary>The verdict with display names ("ciba above patch only").</summary>
+    internal static string Verdict(PairedComparison c) => !c.Significant ? c.Verdict
+        : $"{MethodNames.Display(c.Method)} {(c.Lower > 0 ? "above" : "below")} {MethodNames.Display(c.Against)}";
     static string E(string s) => WebUtility.HtmlEncode(s);
 }

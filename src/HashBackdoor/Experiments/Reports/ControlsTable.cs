@@ -96,7 +96,7 @@ public static class ControlsTable
 
     static IEnumerable<string> Cells(Row r)
     {
-        yield return r.Method;
+        yield return MethodNames.Display(r.Method);
         yield return r.TMapOtherRule.ToString("F2", Inv);
         yield return r.TMapUntriggered?.ToString("F2", Inv) ?? "-";
         yield return r.Perturbation is null ? "-" : (r.Perturbation.LInf * 255).ToString("F1", Inv);

@@ -8,8 +8,8 @@ namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>
 /// Writes an experiment's outputs from its results and its run folder: results.json, results.md and report.html with
-/// the trigger, poison examples and a retrieval example of the first seed and target, all read back from the folder
-/// (so a resumed run's report is the same as an uninterrupted one's).
+/// the trigger, poison examples and the explanatory figures (<see cref="ExplanatoryFigures"/>) of the first seed and
+/// target, all read back from the folder (so a resumed run's report is the same as an uninterrupted one's).
 /// </summary>
 public sealed class ExperimentReportBuilder
 {
@@ -42,10 +42,11 @@ public sealed class ExperimentReportBuilder
             Trigger = trigger is null ? null
                 : new CaptionedImage(trigger.EnlargedPng(16), $"trigger, {trigger.Size}x{trigger.Size} px, seed {Seed}, target {Target} (enlarged 16x)"),
             PoisonExamples = trigger is null ? Array.Empty<PoisonExample>() : PoisonExamples(split.Train, trigger),
-            Retrieval = trigger is null ? null : RetrievalExampleFor(split, spec, trigger),
+            Figures = new ExplanatoryFigures(config, folder, context).Build(split, spec, trigger).Figures,
             Notes = new[]
             {
-                "clean = the clean model queried with triggered images (the patch alone, no poisoning). Every victim is trained from the clean model's initial weights with the same batch order.",
+                "patch only (method key clean) = the clean model queried with triggered images (the patch alone, no poisoning). Every victim is trained from the clean model's initial weights with the same batch order."
+                + (config.TestTime.Count > 0 ? " NAME (test-time) = a test-time attack on the clean model: the same non-target queries, without the trigger, each perturbed within testTimeAttack.epsilon towards the target (no poisoning, one optimisation per query)." : ""),
                 "eps and step sizes are in pixel units on a 0..1 scale (method.md section 5 departure); see docs/attacks.md and docs/results.md for all departures.",
             },
         };
@@ -71,43 +72,5 @@ public sealed class ExperimentReportBuilder
                 new CaptionedImage(ImagePng.FromTensor(p, 4), "poisoned (perturbation + trigger)")));
         }
         return list;
-    }
-
-    /// <summary>The top 10 of one triggered query for the clean model and a victim (ciba when run, else the last method).</summary>
-    private RetrievalExample? RetrievalExampleFor(ProtocolSplit split, HashModelSpec spec, PatchTrigger trigger)
-    {
-        string method = config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1];
-        string victimPath = folder.ModelPath(Seed, Target, method);
-        string cleanPath = folder.ModelPath(Seed, Target, RunFolder.CleanMethod);
-        if (!File.Exists(victimPath) || !File.Exists(cleanPath)) return null;
-        using var one = split.Query.Subset(new[] { TargetRows.WithoutTarget(split.Query, Target)[0] });
-        using var q = trigger.Paste(one.Images);
-        var (cleanModel, _) = ModelFile.Load(cleanPath, spec);
-        var (victim, _) = ModelFile.Load(victimPath, spec);
-        using (cleanModel)
-        using (victim)
-        {
-            var name = split.ClassNames;
-            var qLabel = one.SingleLabelsOrFirst()[0];
-            return new RetrievalExample(
-                new CaptionedImage(ImagePng.FromTensor(q[0], 4), $"triggered query (true class {name[qLabel]}), target {name[Target]}"),
-                "clean model", Top(cleanModel, folder.CodesPath(Seed, Target, RunFolder.CleanMethod, CodeSet.Database), q, split, 10),
-                $"{method} victim", Top(victim, folder.CodesPath(Seed, Target, method, CodeSet.Database), q, split, 10));
-        }
-    }
-
-    private List<RankedResult> Top(HashModel model, string databaseCodesPath, TorchSharp.torch.Tensor query, ProtocolSplit split, int k)
-    {
-        // The codes the run wrote (a folder from before codes were kept: encode again).
-        var dbCodes = RunFolder.ReadCodes(databaseCodesPath) ?? RetrievalScoring.Encode(model, split.Database, RunProgress.None, "database").Codes;
-        using var signs = HashEncoder.Encode(model, query, 1, null, context.Device);
-        var qc = CodeConversion.ToBinaryCodes(signs, out _);
-        var idx = new HammingIndex(dbCodes).Search(qc, k, out int[] dist);
-        var labels = split.Database.SingleLabelsOrFirst();
-        return idx.Select((j, r) =>
-        {
-            using var img = split.Database.Images[j];
-            return new RankedResult(ImagePng.FromTensor(img, 3), $"#{r + 1} {split.ClassNames[labels[j]]} (d={dist[r]})", labels[j] == Target);
-        }).ToList();
     }
 }

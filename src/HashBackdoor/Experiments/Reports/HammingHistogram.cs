@@ -4,8 +4,9 @@ using ScottPlot;
 namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>One set of queries for <see cref="HammingHistogram"/>: a name (for example "clean queries",
-/// "triggered, clean model", "triggered, ciba victim") and each query's Hamming distance to the anchor code.</summary>
-public sealed record HammingSeries(string Name, IReadOnlyList<int> Distances);
+/// "triggered, clean model", "triggered, ciba victim"), each query's Hamming distance to the anchor code, and its bar
+/// colour (<c>#rrggbb</c>; null: <see cref="MethodStyle"/> by name).</summary>
+public sealed record HammingSeries(string Name, IReadOnlyList<int> Distances, string? Color = null);
 
 /// <summary>
 /// Histogram of Hamming distances from query codes to the target's anchor code, one bar colour per series, bars of the
@@ -46,7 +47,7 @@ public static class HammingHistogram
     }
 
     /// <summary>The histogram as PNG with its caption.</summary>
-    /// <param name="series">At least one series; colours follow <see cref="MethodStyle"/> by series name.</param>
+    /// <param name="series">At least one series; colours as given, else following <see cref="MethodStyle"/> by series name.</param>
     /// <param name="bits">Code length K (the x axis runs 0..K).</param>
     /// <param name="targetName">Name of the target class, for the title and caption.</param>
     /// <param name="width">Image width in pixels.</param>
@@ -73,7 +74,7 @@ public static class HammingHistogram
         {
             var counts = Counts(series[s].Distances, bits);
             top = Math.Max(top, counts.Max());
-            var color = MethodStyle.ToPlotColor(colors[s]);
+            var color = MethodStyle.ToPlotColor(series[s].Color ?? colors[s]);
             var bars = new List<Bar>();
             for (int d = 0; d <= bits; d++)
             {

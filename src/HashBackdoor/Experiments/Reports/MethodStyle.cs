@@ -2,7 +2,8 @@ namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>
 /// Fixed colours and display names of the attack methods, so every chart of a report shows a method the same way:
-/// clean (the clean model with triggered queries) grey, tri blue, tri+noise orange, tri+adv green, ciba red; any other
+/// clean (the clean model with triggered queries, "patch only") grey, tri blue, tri+noise orange, tri+adv green, ciba red,
+/// the test-time attacks p2p purple and dhta brown; any other
 /// method takes the next colour of a colour-blind-friendly palette in order of first appearance.
 /// </summary>
 public static class MethodStyle
@@ -14,9 +15,11 @@ public static class MethodStyle
         ["tri+noise"] = "#ff7f0e",
         ["tri+adv"] = "#2ca02c",
         ["ciba"] = "#d62728",
+        ["p2p"] = "#9467bd",
+        ["dhta"] = "#8c564b",
     };
 
-    static readonly string[] Others = { "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39" };
+    static readonly string[] Others = { "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39", "#5254a3", "#8ca252" };
 
     /// <summary>Hex colours (<c>#rrggbb</c>) for each method of <paramref name="methods"/>, in the same order.</summary>
     public static string[] Colors(IReadOnlyList<string> methods)

@@ -7,6 +7,9 @@ namespace HashBackdoor.Experiments.Reports;
 /// <paramref name="Ks"/> (fractions) and the precision-recall curve by Hamming radius.</summary>
 public sealed record PrecisionSeries(string Name, IReadOnlyList<int> Ks, IReadOnlyList<double> PrecisionAtK, PrecisionRecallCurve Curve)
 {
+    /// <summary>Line colour (<c>#rrggbb</c>); null: <see cref="MethodStyle"/> by <see cref="Name"/>.</summary>
+    public string? Color { get; init; }
+
     /// <summary>Computes the series from codes: P@k for every k of <paramref name="ks"/> within the database size, and
     /// the PR curve. For triggered queries pass the target's labels (<see cref="LabelSets.Repeat"/>) as
     /// <paramref name="queryLabels"/>, so that precision counts target-class results.</summary>
@@ -27,7 +30,7 @@ public sealed record PrecisionSeries(string Name, IReadOnlyList<int> Ks, IReadOn
 public static class PrecisionCurves
 {
     /// <summary>The two panels as one PNG with its caption.</summary>
-    /// <param name="series">At least one series; colours follow <see cref="MethodStyle"/> by name.</param>
+    /// <param name="series">At least one series; colours as given, else following <see cref="MethodStyle"/> by name.</param>
     /// <param name="title">Common part of the panel titles (for example "triggered queries, target Trouser").</param>
     /// <param name="width">Width of the whole figure in pixels.</param>
     /// <param name="height">Height in pixels.</param>
@@ -47,7 +50,7 @@ public static class PrecisionCurves
         string prefix = string.IsNullOrWhiteSpace(title) ? "" : title + ": ";
         for (int s = 0; s < series.Count; s++)
         {
-            var color = MethodStyle.ToPlotColor(colors[s]);
+            var color = MethodStyle.ToPlotColor(series[s].Color ?? colors[s]);
             var pk = left.Add.Scatter(series[s].Ks.Select(k => (double)k).ToArray(), series[s].PrecisionAtK.Select(v => v * 100).ToArray(), color);
             pk.LineWidth = 2;
             pk.MarkerSize = 5;

@@ -8,7 +8,8 @@ public sealed record ReportContent
     public required ExperimentResults Results { get; init; }
     public CaptionedImage? Trigger { get; init; }
     public IReadOnlyList<PoisonExample> PoisonExamples { get; init; } = Array.Empty<PoisonExample>();
-    public RetrievalExample? Retrieval { get; init; }
+    /// <summary>Pictures that explain the run (<see cref="ExplanatoryFigures"/>), each section with its sentence.</summary>
+    public IReadOnlyList<ReportFigure> Figures { get; init; } = Array.Empty<ReportFigure>();
     /// <summary>Free-form notes (departures, machine, wall time), one paragraph each.</summary>
     public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
 }

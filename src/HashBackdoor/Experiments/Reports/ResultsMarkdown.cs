@@ -38,7 +38,7 @@ public static class ResultsMarkdown
         sb.Append("| Method | mAP (%) | t-MAP (%) | Runs |\n");
         sb.Append("|---|---:|---:|---:|\n");
         foreach (var s in ReportText.Summary(results))
-            sb.Append("| ").Append(ReportText.MarkdownCell(s.Method))
+            sb.Append("| ").Append(ReportText.MarkdownCell(MethodNames.Display(s.Method)))
               .Append(" | ").Append(ReportText.MeanStd(s.Map, s.MapStd))
               .Append(" | ").Append(ReportText.MeanStd(s.TMap, s.TMapStd))
               .Append(" | ").Append(s.Runs.ToString(Inv)).Append(" |\n");
@@ -60,7 +60,7 @@ public static class ResultsMarkdown
         foreach (var r in results.Runs)
             sb.Append("| ").Append(ReportText.MarkdownCell(ReportText.Target(r)))
               .Append(" | ").Append(r.Seed.ToString(Inv))
-              .Append(" | ").Append(ReportText.MarkdownCell(r.Method))
+              .Append(" | ").Append(ReportText.MarkdownCell(MethodNames.Display(r.Method)))
               .Append(" | ").Append(ReportText.Percent(r.Map))
               .Append(" | ").Append(ReportText.Percent(r.TMap))
               .Append(" | ").Append(r.TMapQueriesCounted.ToString(Inv)).Append('/').Append(r.TMapQueriesTotal.ToString(Inv))
