@@ -6,8 +6,12 @@ namespace HashBackdoor.Experiments;
 
 /// <summary>
 /// Repeats an experiment for each value of one setting ("poisons=25,50,100,200") and gathers t-MAP and mAP per method
-/// against the value, with the spread over targets and seeds. Each value runs in its own sub-folder (resumable); when the
-/// varied setting does not change the clean model, all values share the clean models.
+/// against the value, with the spread over the (target, seed) blocks and each value's t-MAP paired against the first
+/// value's (<see cref="Statistics.ValueComparison"/>). An ablation chooses settings, so it is scored on the validation
+/// queries by default (<see cref="QuerySet.Validation"/>; <c>--queries test</c> overrides). Each value runs in its own
+/// sub-folder (resumable); when the varied setting does not change the clean model, all values share the clean models.
+/// A config whose <c>methods</c> is empty and whose <c>testTime</c> lists p2p/dhta ablates the test-time attacks alone
+/// (<c>eps</c> sets their budget too, <c>bits</c> retrains the clean model).
 /// </summary>
 public static class AblationRunner
 {
@@ -18,7 +22,12 @@ public static class AblationRunner
             ["poisons"] = (c, v) => c with { Poison = c.Poison with { Count = Int(v, "poisons") } },
             ["trigger-size"] = (c, v) => c with { Trigger = c.Trigger with { Size = Int(v, "trigger-size") } },
             ["trigger-steps"] = (c, v) => c with { Trigger = c.Trigger with { Steps = Int(v, "trigger-steps") } },
-            ["eps"] = (c, v) => c with { Perturbation = c.Perturbation with { Epsilon = Eps(v) } },
+            ["eps"] = (c, v) => c with
+            {
+                Perturbation = c.Perturbation with { Epsilon = Eps(v) },
+                // test-time rows follow perturbation.epsilon unless the config sets their own; either way the varied value holds
+                TestTimeAttack = c.TestTimeAttack.Epsilon is null ? c.TestTimeAttack : c.TestTimeAttack with { Epsilon = Eps(v) },
+            },
             ["lambda"] = (c, v) => c with { Perturbation = c.Perturbation with { Lambda = Num(v, "lambda") } },
             ["rounds"] = (c, v) => c with { Perturbation = c.Perturbation with { Rounds = Int(v, "rounds") } },
             ["bits"] = (c, v) => c with { Model = c.Model with { Bits = Int(v, "bits") } },
@@ -41,28 +50,44 @@ public static class AblationRunner
         return (name, values);
     }
 
-    /// <summary>Runs every variant (resumable) and writes ablation.json, ablation.md and the two plots.</summary>
+    /// <summary>The config an ablation runs: <paramref name="baseConfig"/> scored on <paramref name="queries"/>.</summary>
+    /// <exception cref="UsageException">Validation queries asked for (the default) and the config has none.</exception>
+    public static ExperimentConfig ScoredOn(ExperimentConfig baseConfig, QuerySet queries)
+    {
+        if (queries == QuerySet.Validation && baseConfig.Protocol.ValidationPerClass <= 0)
+            throw new UsageException("protocol.validationPerClass: the config has no validation queries, which hashbd ablate scores on by default; set it (e.g. 100) or pass --queries test");
+        return baseConfig with { Evaluation = baseConfig.Evaluation with { Queries = queries } };
+    }
+
+    /// <summary>Runs every variant (resumable), scored on <paramref name="queries"/> (default: the validation queries),
+    /// and writes ablation.json, ablation.md and the two plots.</summary>
     public static IReadOnlyList<AblationPoint> Run(ExperimentConfig baseConfig, string vary, string outDir, bool resume, IRunProgress progress,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, QuerySet queries = QuerySet.Validation)
     {
         var (name, values) = ParseVary(vary);
+        baseConfig = ScoredOn(baseConfig, queries);
         // Validate every variant before any training.
         var configs = values.Select(v => (Value: v, Config: Settings[name](baseConfig, v).Validate())).ToList();
         var context = RunContext.For(baseConfig.Device, progress, cancel);
         Directory.CreateDirectory(outDir);
         string? shared = AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
         var points = new List<AblationPoint>();
+        var runs = new List<(string Value, IReadOnlyList<RunResult> Runs)>();
         foreach (var (value, config) in configs)
         {
             string dir = Path.Combine(outDir, $"{name}={value.Replace('/', '_')}");
             progress.Info($"ablation {name} = {value}");
             var results = new ExperimentRunner(config, new RunFolder(dir, shared), context).Run(resume);
             points.Add(new AblationPoint(value, results.Summary));
+            runs.Add((value, results.Runs));
         }
-        AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, points }, RunRecord.Json));
-        AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.md"), AblationPlot.MarkdownTable(name, points));
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{baseConfig.Evaluation.TopK} against {name}"));
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{baseConfig.Evaluation.TopK} against {name}"));
+        var comparisons = Statistics.ValueComparison.AgainstFirst(runs);
+        string scored = queries == QuerySet.Validation ? "validation" : "test";
+        AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, queries = scored, points, comparisons }, RunRecord.Json));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.md"), AblationMarkdown.Render(name, points, comparisons, queries));
+        string spread = $"{scored} queries, mean ± sd over target x seed";
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{baseConfig.Evaluation.TopK} against {name} ({spread})"));
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{baseConfig.Evaluation.TopK} against {name} ({spread})"));
         progress.Info($"ablation table and plots: {Path.Combine(outDir, "ablation.md")}, ablation_tmap.png, ablation_map.png");
         return points;
     }

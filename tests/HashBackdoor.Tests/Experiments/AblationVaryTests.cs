@@ -81,7 +81,7 @@ public class AblationVaryTests : IDisposable
     public void EveryVariantIsValidatedBeforeAnythingRuns(string vary, string message)
     {
         string dir = tmp["ablation"];
-        var e = Assert.Throws<UsageException>(() => AblationRunner.Run(Tiny.Experiment, vary, dir, resume: false, RunProgress.None));
+        var e = Assert.Throws<UsageException>(() => AblationRunner.Run(Tiny.Experiment, vary, dir, resume: false, RunProgress.None, queries: QuerySet.Test));
         Assert.Equal(message, e.Message);
         Assert.False(Directory.Exists(dir));
     }

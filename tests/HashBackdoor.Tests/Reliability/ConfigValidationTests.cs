@@ -129,7 +129,7 @@ public class ConfigValidationTests : IDisposable
         string s = Write("seeds.yaml", "name: x\nseeds: []\n");
         Assert.Equal($"{s}: seeds: at least one seed is needed", LoadFails(s));
         string m = Write("methods.yaml", "name: x\nmethods: []\n");
-        Assert.Equal($"{m}: methods: at least one method is needed", LoadFails(m));
+        Assert.Equal($"{m}: methods: at least one method is needed (or a test-time attack under testTime)", LoadFails(m));
         string d = Write("duptargets.yaml", "name: x\ntargets: [1, 1]\n");
         Assert.Equal($"{d}: targets: a class is listed twice", LoadFails(d));
     }

@@ -10,7 +10,7 @@ public class ResultsMarkdownTests
         string md = ResultsMarkdown.Render(ReportSamples.Results(), ReportSamples.Protocol());
         // ciba mAP: mean(60, 70) = 65, sample std = sqrt(((-5)^2 + 5^2) / 1) = 7.0711; t-MAP: 85 ± 7.07
         Assert.Contains("| ciba | 65.00 ± 7.07 | 85.00 ± 7.07 | 2 |", md);
-        Assert.Contains("| clean | 50.00 ± 0.00 | 10.00 ± 0.00 | 1 |", md);
+        Assert.Contains("| patch only | 50.00 ± 0.00 | 10.00 ± 0.00 | 1 |", md);
     }
 
     [Fact]
@@ -19,7 +19,7 @@ public class ResultsMarkdownTests
         string md = ResultsMarkdown.Render(ReportSamples.Results(), ReportSamples.Protocol());
         Assert.Contains("| 3 (dress) | 1 | ciba | 60.00 | 80.00 | 90/100 |", md);
         Assert.Contains("| 3 (dress) | 2 | ciba | 70.00 | 90.00 | 95/100 |", md);
-        Assert.Contains("| 3 (dress) | 1 | clean | 50.00 | 10.00 | 40/100 |", md);
+        Assert.Contains("| 3 (dress) | 1 | patch only | 50.00 | 10.00 | 40/100 |", md);
     }
 
     [Fact]

@@ -246,7 +246,7 @@ public sealed class ExplanatoryFigures
         var targetLabels = LabelSets.Repeat(Target, tPick.Length, dbLabels.Classes);
         var tSeries = rows.Select(r => PrecisionSeries.Compute(MethodNames.Display(r.Key), new HammingIndex(r.Database), Gather(r.Attacked, tPick),
             targetLabels, dbLabels, ks) with { Color = MethodStyle.Colors(new[] { r.Key })[0] }).ToList();
-        images.Add(PrecisionCurves.Render(tSeries, "triggered queries, target label"));
+        images.Add(PrecisionCurves.Render(tSeries, "triggered queries"));
         readings.Add($"triggered queries, P@{readK} for the target class: " + string.Join(", ", tSeries.Select(s => $"{s.Name} {At(s, readK)}")));
 
         string reading = string.Join("; ", readings) + $". Curves use at most {MaxCurveQueries} queries (evenly spaced rows). "

@@ -65,7 +65,7 @@ public static class PrecisionCurves
         left.YLabel("precision (%)");
         left.Axes.SetLimitsY(0, 105);
         left.HideLegend();
-        right.Title(prefix + "precision-recall by Hamming radius");
+        right.Title(prefix + "precision-recall");
         right.XLabel("recall (%)");
         right.YLabel("precision (%)");
         right.Axes.SetLimits(0, 105, 0, 105);
