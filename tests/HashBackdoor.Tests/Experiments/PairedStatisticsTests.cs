@@ -205,7 +205,7 @@ public class ControlsTableTests
         Assert.Null(rows[0].Perturbation);
         string md = HashBackdoor.Experiments.Reports.ControlsTable.Markdown(runs);
         Assert.Contains("| ciba | 45.00 | 3.00 | 8.0 | 0.300 | 40.0 | 0.8000 | 40.0 | 0.8000 |", md);
-        Assert.Contains("| clean | 1.00 | 2.50 | - | - | - | - | - | - |", md);
+        Assert.Contains("| patch only | 1.00 | 2.50 | - | - | - | - | - | - |", md);
         Assert.Contains("| 0 | 1 | 48 | 24.25 | 23.50 |", md);
         Assert.Contains("<td>45.00</td>", HashBackdoor.Experiments.Reports.ControlsTable.Html(runs));
     }

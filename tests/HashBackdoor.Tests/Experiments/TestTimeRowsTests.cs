@@ -161,6 +161,19 @@ public class TestTimeRowsTests : IDisposable
     }
 
     [Fact]
+    public void TheTestTimePresetIsTestTimeOnlyAndAblatesOnValidation()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!Directory.Exists(Path.Combine(dir, "configs"))) dir = Path.GetDirectoryName(dir) ?? throw new DirectoryNotFoundException("configs/");
+        var c = ExperimentConfig.Load(Path.Combine(dir, "configs", "testtime.yaml"));
+        Assert.Empty(c.Methods);
+        Assert.Equal(new[] { "p2p", "dhta" }, c.TestTime);
+        Assert.Null(c.TestTimeAttack.Epsilon);
+        Assert.Equal(8 / 255.0, c.Perturbation.Epsilon);
+        Assert.Equal(QuerySet.Validation, AblationRunner.ScoredOn(c, QuerySet.Validation).Evaluation.Queries);
+    }
+
+    [Fact]
     public void VaryingEpsMovesTheTestTimeBudgetToo()
     {
         var followed = AblationRunner.Settings["eps"](Config with { TestTimeAttack = new TestTimeAttackConfig() }, "4/255");
