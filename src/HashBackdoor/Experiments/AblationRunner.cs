@@ -85,9 +85,10 @@ public static class AblationRunner
         string scored = queries == QuerySet.Validation ? "validation" : "test";
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, queries = scored, points, comparisons }, RunRecord.Json));
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.md"), AblationMarkdown.Render(name, points, comparisons, queries));
-        string spread = $"{scored} queries, mean ± sd over target x seed";
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{baseConfig.Evaluation.TopK} against {name} ({spread})"));
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{baseConfig.Evaluation.TopK} against {name} ({spread})"));
+        // error bars: ± one sample standard deviation over the (target, seed) blocks
+        string spread = $"{scored} queries, ± sd over blocks";
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{baseConfig.Evaluation.TopK} against {name} ({spread})", width: 820));
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{baseConfig.Evaluation.TopK} against {name} ({spread})", width: 820));
         progress.Info($"ablation table and plots: {Path.Combine(outDir, "ablation.md")}, ablation_tmap.png, ablation_map.png");
         return points;
     }

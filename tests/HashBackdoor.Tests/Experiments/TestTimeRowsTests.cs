@@ -92,7 +92,7 @@ public class TestTimeRowsTests : IDisposable
 
         // The figures: every section present, every picture a PNG, and each histogram series counts every triggered query.
         string html = File.ReadAllText(folder.ReportHtmlPath);
-        foreach (var heading in new[] { "Hamming distance to the anchor code", "Database codes in two dimensions", "Precision at k and precision-recall", "Retrieval where the attack works and where it fails" })
+        foreach (var heading in new[] { "Hamming distance to the target&#39;s code", "Database codes in two dimensions", "Precision at k and precision-recall", "Retrieval where the attack works and where it fails" })
             Assert.Contains($"<h2>{heading}</h2>", html);
         var figures = new ExplanatoryFigures(config, folder, RunContext.For("cpu", RunProgress.None, default));
         using var trigger = PatchTrigger.Load(folder.TriggerPath(0, 0));
@@ -101,6 +101,16 @@ public class TestTimeRowsTests : IDisposable
         Assert.Equal(new[] { "untriggered (clean model)", "patch only", "ciba victim", "p2p (test-time)", "dhta (test-time)" }, set.Histogram.Select(s => s.Name).ToArray());
         foreach (var series in set.Histogram)
             Assert.Equal(rows.Length, HammingHistogram.Counts(series.Distances, 16).Sum());
+        // The clean row's distances are to the clean model's target code: AnchorCode over its database codes of target-only images.
+        {
+            var db = RunFolder.ReadCodes(folder.CodesPath(0, 0, "clean", CodeSet.Database))!;
+            using var dbSigns = ExplanatoryFigures.Signs(db);
+            using var code = AnchorCode.Compute(dbSigns, split.Database.Labels, 0);
+            var reference = BinaryCodes.FromSigns(code.data<float>().ToArray(), 16);
+            var triggered = RunFolder.ReadCodes(folder.CodesPath(0, 0, "clean", CodeSet.TriggeredQueries))!;
+            var expected = Enumerable.Range(0, rows.Length).Select(i => Enumerable.Range(0, 16).Count(b => triggered.GetBit(i, b) != reference.GetBit(0, b))).ToArray();
+            Assert.Equal(expected, set.Histogram[1].Distances);
+        }
         // Two projections (clean model, ciba victim), two curve panels (clean, triggered), two grid rows per row at most.
         Assert.Equal(new[] { 1, 2, 2 }, set.Figures.Take(3).Select(f => f.Images.Count).ToArray());
         Assert.InRange(set.Figures[3].Images.Count, 4, 8);
@@ -111,6 +121,21 @@ public class TestTimeRowsTests : IDisposable
         var rebuilt = figures.Build(split, spec, trigger);
         Assert.Equal(set.Histogram.Select(s => s.Distances.ToArray()), rebuilt.Histogram.Select(s => s.Distances.ToArray()));
         Assert.Equal(set.Figures.Select(f => f.Reading), rebuilt.Figures.Select(f => f.Reading));
+    }
+
+    [Fact]
+    public void SignsUnpackThePackedCodesAndSpacedRowsCoverTheRange()
+    {
+        // 16 bits across two bytes; an exact 0 is packed as bit 0 and comes back as -1.
+        var values = new float[] { 1, -1, 0, 1, 1, 1, -1, -1, -1, 1, -1, -1, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1 };
+        var codes = BinaryCodes.FromSigns(values, 16);
+        using var signs = ExplanatoryFigures.Signs(codes);
+        Assert.Equal(new long[] { 2, 16 }, signs.shape);
+        Assert.Equal(values.Select(v => v > 0 ? 1f : -1f).ToArray(), signs.data<float>().ToArray());
+        var gathered = ExplanatoryFigures.Gather(codes, new long[] { 1, 0 });
+        Assert.Equal(codes.ToFaissBytes().Skip(2).Concat(codes.ToFaissBytes().Take(2)).ToArray(), gathered.ToFaissBytes());
+        Assert.Equal(new long[] { 0, 1, 2 }, ExplanatoryFigures.Spaced(3, 5));
+        Assert.Equal(new long[] { 0, 3, 6, 9 }, ExplanatoryFigures.Spaced(10, 4));
     }
 
     [Fact]

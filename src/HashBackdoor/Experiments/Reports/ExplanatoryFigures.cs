@@ -80,7 +80,7 @@ public sealed class ExplanatoryFigures
         if (rows.Count == 0) return ExplanatoryFigureSet.Empty;
 
         var figures = new List<ReportFigure>();
-        var histogram = Histogram(rows, triggeredRows, split, spec);
+        var histogram = Histogram(rows, triggeredRows, dbLabels, split, spec);
         if (histogram.Figure is not null) figures.Add(histogram.Figure);
         if (Projection(rows, dbLabels, split) is { } projection) figures.Add(projection);
         figures.Add(Curves(rows, triggeredRows, queryLabels, dbLabels));
@@ -109,25 +109,63 @@ public sealed class ExplanatoryFigures
 
     // ------------------------------------------------------------------ Hamming histogram
 
-    private (ReportFigure? Figure, IReadOnlyList<HammingSeries> Series) Histogram(IReadOnlyList<Row> rows, long[] triggeredRows, ProtocolSplit split, HashModelSpec spec)
+    /// <summary>
+    /// Distances to the target code of the model each query is sent to: <see cref="AnchorCode.Compute"/> over that model's
+    /// codes of the database images labelled with the target alone (the code by which the model retrieves the target
+    /// class). Not the attacker's anchor: with an independent surrogate that code lives in another model's code space
+    /// (another init and CSQ centres), so a victim that learned the backdoor sits far from it; the reading gives the
+    /// anchor's distance to the clean model's target code instead.
+    /// </summary>
+    private (ReportFigure? Figure, IReadOnlyList<HammingSeries> Series) Histogram(IReadOnlyList<Row> rows, long[] triggeredRows, LabelSets dbLabels,
+        ProtocolSplit split, HashModelSpec spec)
     {
-        float[]? anchor = folder.ReadAnchor(Seed, Target) ?? RecomputeAnchor(split, spec);
-        if (anchor is null || anchor.Length != rows[0].Attacked.Bits) return (null, Array.Empty<HammingSeries>());
-        int bits = anchor.Length;
-        var anchorCode = BinaryCodes.FromSigns(anchor, bits);
+        int bits = rows[0].Attacked.Bits;
+        if (dbLabels.Count != rows[0].Database.Count) return (null, Array.Empty<HammingSeries>());
+        using var labels = DatabaseLabelTensor();
         var series = new List<HammingSeries>();
+        var targetCodes = new Dictionary<string, BinaryCodes>();
+        BinaryCodes TargetCode(Row row)
+        {
+            string model = folder.ModelDir(Seed, Target, row.Key);
+            if (!targetCodes.TryGetValue(model, out var code))
+                targetCodes[model] = code = BinaryCodes.FromSigns(ModelTargetCode(row.Database, labels), bits);
+            return code;
+        }
         var clean = rows.FirstOrDefault(r => r.Key == MethodNames.Clean);
         if (clean?.Queries is { } cleanQueries && triggeredRows.All(r => r < cleanQueries.Count))
-            series.Add(new HammingSeries("untriggered (clean model)", HammingHistogram.Distances(Gather(cleanQueries, triggeredRows), anchorCode), "#000000"));
+            series.Add(new HammingSeries("untriggered (clean model)", HammingHistogram.Distances(Gather(cleanQueries, triggeredRows), TargetCode(clean)), "#000000"));
         foreach (var row in rows)
-            series.Add(new HammingSeries(row.Name, HammingHistogram.Distances(row.Attacked, anchorCode), MethodStyle.Colors(new[] { row.Key })[0]));
+            series.Add(new HammingSeries(row.Name, HammingHistogram.Distances(row.Attacked, TargetCode(row)), MethodStyle.Colors(new[] { row.Key })[0]));
         string targetName = split.ClassNames[Target];
-        var image = HammingHistogram.Render(series, bits, targetName);
-        string reading = $"Seed {Seed}, target {Target} ({targetName}), {triggeredRows.Length} non-target queries, K = {bits}. Median distance to the anchor "
-            + "(and share of queries within distance 2, the radius of P@r<=2): "
+        var image = HammingHistogram.Render(series, bits, targetName, reference: "the queried model's target code");
+        string reading = $"Seed {Seed}, target {Target} ({targetName}), {triggeredRows.Length} non-target queries, K = {bits}. Each query is measured "
+            + "against the target code of the model it is sent to (AnchorCode's vote over that model's codes of the database images of the target "
+            + "class alone: the code that retrieves the target class). Median distance (share within distance 2, the radius of P@r<=2): "
             + string.Join("; ", series.Select(s => $"{s.Name} {Median(s.Distances).ToString("0.#", Inv)} ({Share(s.Distances.Count(d => d <= 2), s.Distances.Count)})"))
             + $". Chance is about K/2 = {bits / 2}: a series far left of the untriggered one is pulled to the target's code.";
-        return (new ReportFigure("Hamming distance to the anchor code", reading, new[] { image }), series);
+        float[]? anchor = folder.ReadAnchor(Seed, Target) ?? RecomputeAnchor(split, spec);
+        if (anchor is not null && anchor.Length == bits && clean is not null)
+        {
+            int d = HammingHistogram.Distances(BinaryCodes.FromSigns(anchor, bits), TargetCode(clean))[0];
+            reading += $" The attacker's anchor (the surrogate's vote, anchor.npy) is {d} bits from the clean model's target code"
+                + (config.Surrogate.Kind == SurrogateKind.Independent ? " (an independent surrogate codes the target class its own way)." : " (twin surrogate: the clean model itself).");
+        }
+        return (new ReportFigure("Hamming distance to the target's code", reading, new[] { image }), series);
+    }
+
+    /// <summary>A model's target code: <see cref="AnchorCode.Compute"/> over its database codes and the database labels.</summary>
+    internal float[] ModelTargetCode(BinaryCodes database, Tensor databaseLabels)
+    {
+        using var scope = NewDisposeScope();
+        return AnchorCode.Compute(Signs(database), databaseLabels, Target).data<float>().ToArray();
+    }
+
+    /// <summary>The multi-hot database labels of the folder as float [N, C].</summary>
+    private Tensor DatabaseLabelTensor()
+    {
+        var array = NpyFile.Read(folder.DatabaseLabelsPath).Require2D();
+        using var bytes = tensor(array.AsBytes(), new long[] { array.Rows, array.Columns }, ScalarType.Byte);
+        return bytes.to_type(ScalarType.Float32);
     }
 
     /// <summary>The anchor from the surrogate's training codes, for folders written before anchor.npy was kept (null when

@@ -52,17 +52,20 @@ public static class HammingHistogram
     /// <param name="targetName">Name of the target class, for the title and caption.</param>
     /// <param name="width">Image width in pixels.</param>
     /// <param name="height">Image height in pixels.</param>
-    public static CaptionedImage Render(IReadOnlyList<HammingSeries> series, int bits, string targetName, int width = 760, int height = 420)
+    /// <param name="reference">What the distances are measured to, for the title, axis and caption (default "the anchor
+    /// code"; for example "the target code of the model queried").</param>
+    public static CaptionedImage Render(IReadOnlyList<HammingSeries> series, int bits, string targetName, int width = 760, int height = 420,
+        string reference = "the anchor code")
     {
-        var plot = Build(series, bits, targetName);
+        var plot = Build(series, bits, targetName, reference);
         BarCharts.CheckSize(width, height);
         return new CaptionedImage(plot.GetImageBytes(width, height, ImageFormat.Png),
-            $"Hamming distance from each query's code to the anchor code of target {targetName} (K = {bits}), queries per distance: "
+            $"Hamming distance from each query's code to {reference} of target {targetName} (K = {bits}), queries per distance: "
             + "bars near 0 mean codes that retrieve the target class; clean queries sit near K/2, and an attack works where its bars move left.");
     }
 
     /// <summary>The plot before rendering (tests locate bars through it).</summary>
-    internal static Plot Build(IReadOnlyList<HammingSeries> series, int bits, string targetName)
+    internal static Plot Build(IReadOnlyList<HammingSeries> series, int bits, string targetName, string reference = "the anchor code")
     {
         ArgumentNullException.ThrowIfNull(series);
         if (series.Count == 0) throw new ArgumentException("no series to draw", nameof(series));
@@ -86,8 +89,8 @@ public static class HammingHistogram
             added.Color = color;
         }
         plot.Axes.SetLimits(-1, bits + 1, 0, top * 1.08);
-        plot.Title($"Hamming distance to the anchor of {targetName}");
-        plot.XLabel("Hamming distance to the anchor code");
+        plot.Title($"Hamming distance to {reference} of {targetName}");
+        plot.XLabel($"Hamming distance to {reference}");
         plot.YLabel("queries");
         plot.ShowLegend(Edge.Right);
         ChartStyle.Apply(plot);
