@@ -137,7 +137,7 @@ public sealed class ExplanatoryFigures
         foreach (var row in rows)
             series.Add(new HammingSeries(row.Name, HammingHistogram.Distances(row.Attacked, TargetCode(row)), MethodStyle.Colors(new[] { row.Key })[0]));
         string targetName = split.ClassNames[Target];
-        var image = HammingHistogram.Render(series, bits, targetName, reference: "the queried model's target code");
+        var image = HammingHistogram.Render(series, bits, targetName, width: 980, reference: "the queried model's target code");
         string reading = $"Seed {Seed}, target {Target} ({targetName}), {triggeredRows.Length} non-target queries, K = {bits}. Each query is measured "
             + "against the target code of the model it is sent to (AnchorCode's vote over that model's codes of the database images of the target "
             + "class alone: the code that retrieves the target class). Median distance (share within distance 2, the radius of P@r<=2): "
