@@ -13,6 +13,11 @@ public sealed record TrainRequest
     public ProtocolOptions Protocol { get; init; } = new();
     public string Architecture { get; init; } = "small-cnn";
     public int Bits { get; init; } = 48;
+    /// <summary>Pretrained backbone, input size, layout and normalisation: see the same members of <see cref="HashModelSpec"/>.</summary>
+    public string? Pretrained { get; init; }
+    public int? InputSize { get; init; }
+    public string? Layout { get; init; }
+    public string? Normalization { get; init; }
     public HashTrainerOptions Trainer { get; init; } = new();
     public required string OutDir { get; init; }
     public bool Resume { get; init; }
@@ -27,7 +32,7 @@ public static class TrainPipeline
     {
         request.Trainer.Validate();
         // Architecture and bits are checked before any data is loaded; the geometry comes from the data below.
-        new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1).Validate();
+        WithBackbone(new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1), request).Validate();
         var device = TorchRuntime.ParseDevice(request.Device);
         TorchRuntime.Configure();
         string outDir = Path.GetFullPath(request.OutDir);
@@ -36,7 +41,7 @@ public static class TrainPipeline
 
         using var data = DatasetCatalog.Load(request.Dataset);
         using var split = RetrievalProtocol.Apply(data, request.Protocol);
-        var spec = new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses).Validate();
+        var spec = WithBackbone(new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses), request).Validate();
         progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}");
 
         var sw = Stopwatch.StartNew();
@@ -54,13 +59,17 @@ public static class TrainPipeline
         return outDir;
     }
 
-    /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed, and trains it.
+    private static HashModelSpec WithBackbone(HashModelSpec spec, TrainRequest r) =>
+        spec with { Pretrained = r.Pretrained, InputSize = r.InputSize, Layout = r.Layout, Normalization = r.Normalization };
+
+    /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed (the backbone's
+    /// from <see cref="HashModelSpec.Pretrained"/> when set), and trains it.
     /// Two calls with the same seed start from the same weights (the victim and the clean model share them).</summary>
     public static HashModel Train(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, Device device,
         string? checkpointDir, bool resume, IRunProgress progress, string label, TrainingSetPlan? plan = null, Tensor? images = null)
     {
         TorchRuntime.Seed(options.Seed);
-        var model = new HashModel(spec);
+        var model = HashModel.Create(spec);
         model.to(device);
         using var step = progress.Start($"{label}: {options.Epochs} epochs", options.Epochs);
         new HashTrainer(options).Train(model, images ?? train.Images, train.Labels, plan, checkpointDir, resume,
