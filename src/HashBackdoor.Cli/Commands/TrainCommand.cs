@@ -19,7 +19,7 @@ internal static class TrainCommand
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => d.BatchSize };
         var lr = new Option<double>("--lr") { Description = "Learning rate of the hash layer", DefaultValueFactory = _ => d.LearningRate };
         var pretrained = new Option<string?>("--pretrained") { Description = "Backbone weights (vgg11, resnet18): imagenet-resnet18 (ImageNet, from a NuGet package) or a torchvision .pth/.safetensors state dict (vgg11 = vgg11_bn); sets --layout (cntk / torchvision) and --normalize" };
-        var inputSize = new Option<int?>("--input-size") { Description = "Resize images to this side inside the model (grey is replicated to RGB); e.g. 64 for 28 px data and a pretrained backbone" };
+        var inputSize = new Option<int?>("--input-size") { Description = "Resize images (bilinear) to this side inside the model, e.g. 64 for 28 px data and a pretrained backbone (the torchvision and cntk layouts also replicate grey to RGB)" };
         var layout = new Option<string?>("--layout") { Description = "torchvision: torchvision's ImageNet vgg11_bn / resnet18 (7x7 stem) with its module names; cntk: resnet18 with a third block in layer4 (the imagenet-resnet18 weights); default: the toolkit's own" };
         var normalize = new Option<string?>("--normalize") { Description = "Normalisation inside the model: none, imagenet, mean-image (default: what --pretrained needs, else none)" };
         var freeze = new Option<int>("--freeze-stages") { Description = "Keep the first N backbone stages fixed (resnet18: stem, layer1..4; vgg11: block1..5, classifier)", DefaultValueFactory = _ => d.FreezeStages };
