@@ -44,6 +44,10 @@ public sealed class HashModel : Module<Tensor, Tensor>
         return hash.forward(f);
     }
 
+    /// <summary>Penultimate features f(x) [B, FeatureSize]: the backbone's output, the hash layer's input (what
+    /// feature-space defenses such as spectral signatures and activation clustering inspect).</summary>
+    public Tensor Features(Tensor x) => backbone.forward(x);
+
     /// <summary>Continuous codes tanh(beta * z).</summary>
     public Tensor Continuous(Tensor x, double beta = 1.0)
     {
