@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(AblateCommand.Create());
+        root.Subcommands.Add(DefendCommand.Create());
         return CliRunner.Invoke(root, args);
     }
 }

@@ -118,7 +118,7 @@ public sealed class ActivationClusteringDefense : IDefense
                 assign = next;
                 var one = assign.to_type(ScalarType.Float64).unsqueeze(1);             // [n,1], 1 for cluster 1
                 var w = cat(new[] { one.neg().add(1), one }, 1);                      // [n,2] memberships
-                var counts = w.sum(0);                                                // [2]
+                var counts = w.sum(new long[] { 0 });                                                // [2]
                 var sums = w.t().matmul(x);                                           // [2,d]
                 // An empty cluster keeps its previous centroid.
                 var keepOld = counts.eq(0).unsqueeze(1);
@@ -146,7 +146,7 @@ public sealed class ActivationClusteringDefense : IDefense
         var d = cdist(x, x);                                                          // [n,n]
         var one = assign.to_type(ScalarType.Float64);
         var w = cat(new[] { one.neg().add(1).unsqueeze(1), one.unsqueeze(1) }, 1);    // [n,2]
-        var counts = w.sum(0);                                                        // [2]
+        var counts = w.sum(new long[] { 0 });                                                        // [2]
         if (counts.min().item<double>() == 0) return 0;
         var sums = d.matmul(w);                                                       // [n,2] distance sums to each cluster
         var own = w.mul(sums).sum(1);

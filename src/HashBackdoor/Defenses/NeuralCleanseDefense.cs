@@ -10,10 +10,14 @@ namespace HashBackdoor.Defenses;
 /// Neural Cleanse (Wang et al., S&amp;P 2019) adapted to hashing. For every class c the defender takes an anchor h_c: the
 /// component-wise majority of the victim's codes of its clean images of class c (the attacker's anchor is unknown to
 /// it). It then searches for the smallest mask m_c (one channel, image-sized, m = sigmoid(mask logits)) and pattern p_c
-/// (sigmoid of pattern logits) such that clean images x' = (1 - m) x + m p hash to h_c:
-/// <c>loss_c = max(0, tau - (1/K) mean_x &lt;tanh z(x'), h_c&gt;) + lambda |m_c|_1 / (H W)</c>, Adam, all classes in one
-/// batch. The mask L1 norms give each class an anomaly index |norm_c - median| / (1.4826 MAD); a class whose norm is
-/// below the median with an index above <see cref="AnomalyThreshold"/> is flagged as a backdoor target.
+/// (sigmoid of pattern logits) such that clean images x' = (1 - m) x + m p hash to h_c, all classes in one batch, Adam:
+/// <c>loss_c = mean over images and bits of max(0, kappa - h_ck z_k(x')) + lambda |m_c|_1 / (H W)</c>. The bit hinge on
+/// the pre-activation z replaces -(1/K) &lt;tanh z, h_c&gt;: tanh saturates on a trained hashing model and its gradient
+/// vanishes on wrong bits, and the hinge stops pushing once a bit is right with margin kappa, so only the mask shrinks
+/// (the role of the original's attack-success-driven lambda schedule). A class whose reversed trigger does not reach
+/// <see cref="SuccessAgreement"/> (fraction of the anchor's bits matched, over clean images) counts as needing the whole
+/// image (norm H x W). The norms give each class an anomaly index |norm_c - median| / (1.4826 MAD); a class below the
+/// median with an index above <see cref="AnomalyThreshold"/> is flagged as a backdoor target.
 /// </summary>
 public sealed class NeuralCleanseDefense : IDefense
 {
@@ -38,9 +42,12 @@ public sealed class NeuralCleanseDefense : IDefense
     /// <summary>Weight of the mask's mean value (its L1 norm over H x W).</summary>
     public double Lambda { get; init; } = 1.0;
 
-    /// <summary>Code agreement (1/K) &lt;tanh z, h_c&gt; beyond which only the mask size is minimised (stands in for the
-    /// original's attack-success-driven schedule of lambda).</summary>
-    public double Agreement { get; init; } = 0.8;
+    /// <summary>Margin kappa of the bit hinge on h_ck z_k.</summary>
+    public double Margin { get; init; } = 1.0;
+
+    /// <summary>Fraction of the anchor's (non-zero) bits a reversed trigger must match on clean images to count as found
+    /// (the analogue of the original's 99% attack success).</summary>
+    public double SuccessAgreement { get; init; } = 0.9;
 
     /// <summary>Clean database images the defender holds (drawn with the seed).</summary>
     public int CleanImages { get; init; } = 500;
@@ -48,8 +55,8 @@ public sealed class NeuralCleanseDefense : IDefense
     /// <summary>Anomaly index above which a small-norm class is flagged (Wang et al.: 2).</summary>
     public double AnomalyThreshold { get; init; } = 2.0;
 
-    /// <summary>Outcome of <see cref="Reverse"/>: masks [C, 1, H, W], patterns [C, Ch, H, W], L1 norms and the agreement
-    /// each class reached on a final pass over the clean images.</summary>
+    /// <summary>Outcome of <see cref="Reverse"/>: masks [C, 1, H, W], patterns [C, Ch, H, W], mask L1 norms and the
+    /// fraction of anchor bits matched on a final pass over (up to 256) clean images.</summary>
     public sealed record ReversedTriggers(Tensor Masks, Tensor Patterns, double[] Norms, double[] Agreements) : IDisposable
     {
         public void Dispose()
@@ -95,9 +102,9 @@ public sealed class NeuralCleanseDefense : IDefense
                 var pattern = patternLogits.sigmoid().unsqueeze(1);                       // [C,1,Ch,H,W]
                 var xs = x.mul(mask.neg().add(1)).add(mask.mul(pattern));                 // [C,B,Ch,H,W]
                 var z = model.forward(xs.view(c * BatchSize, ch, h, w)).view(c, BatchSize, k);
-                var agreement = z.tanh().mul(anchorsDev.unsqueeze(1)).sum(2).div(k).mean(new long[] { 1 }); // [C]
+                var hinge = nn.functional.relu(z.mul(anchorsDev.unsqueeze(1)).neg().add(Margin)).mean(new long[] { 1, 2 }); // [C]
                 var size = maskLogits.sigmoid().mean(new long[] { 1, 2, 3 });             // [C] = L1 / (H W)
-                var loss = nn.functional.relu(agreement.neg().add(Agreement)).add(size.mul(Lambda)).sum();
+                var loss = hinge.add(size.mul(Lambda)).sum();
                 opt.zero_grad();
                 loss.backward();
                 opt.step();
@@ -117,7 +124,9 @@ public sealed class NeuralCleanseDefense : IDefense
                 var mk = masks[i].to(device);
                 var xs = x.mul(mk.neg().add(1)).add(mk.mul(patterns[i].to(device)));
                 var z = model.forward(xs);
-                sum[i] = z.tanh().mul(anchorsDev[i]).sum(1).div(k).mean().item<float>();
+                var anchor = anchorsDev[i];
+                var matched = z.sign().eq(anchor).logical_and(anchor.ne(0)).to_type(ScalarType.Float32).sum(1);
+                sum[i] = matched.div(anchor.ne(0).sum().clamp_min(1)).mean().item<float>();
             }
             maskLogits.Dispose();
             patternLogits.Dispose();
@@ -137,7 +146,7 @@ public sealed class NeuralCleanseDefense : IDefense
         if (Steps < 1 || BatchSize < 1) throw new UsageException("neural-cleanse.steps and .batchSize: must be at least 1");
         var sw = Stopwatch.StartNew();
         var result = new DefenseResult(Name, Group);
-        foreach (var (key, value) in new (string, object)[] { ("steps", Steps), ("batchSize", BatchSize), ("learningRate", LearningRate), ("lambda", Lambda), ("agreement", Agreement), ("cleanImages", CleanImages), ("anomalyThreshold", AnomalyThreshold) })
+        foreach (var (key, value) in new (string, object)[] { ("steps", Steps), ("batchSize", BatchSize), ("learningRate", LearningRate), ("lambda", Lambda), ("margin", Margin), ("successAgreement", SuccessAgreement), ("cleanImages", CleanImages), ("anomalyThreshold", AnomalyThreshold) })
             result.Settings[key] = value;
         int classes = inputs.Database.NumClasses;
         int take = Math.Min(CleanImages, inputs.Database.Count);
@@ -160,26 +169,30 @@ public sealed class NeuralCleanseDefense : IDefense
 
         using var reversed = Reverse(inputs.Victim, pool.Images, anchors, context.StreamSeed(42), context.Device,
             f => context.Progress?.Invoke($"{Name}: {present.Length} masks, {Steps} steps", f), context.Cancel);
-        var index = DetectionMetrics.AnomalyIndex(reversed.Norms);
-        var flagged = DetectionMetrics.FlagSmallOutliers(reversed.Norms, AnomalyThreshold);
+        // A class whose trigger was not found needs, as far as the search can tell, the whole image.
+        double whole = pool.Height * pool.Width;
+        var norms = reversed.Norms.Select((v, i) => reversed.Agreements[i] >= SuccessAgreement ? v : whole).ToArray();
+        var index = DetectionMetrics.AnomalyIndex(norms);
+        var flagged = DetectionMetrics.FlagSmallOutliers(norms, AnomalyThreshold);
         result.Tables["classes"] = present.Select((c, i) => new OrderedDictionary<string, double>
         {
-            ["class"] = c, ["maskL1"] = reversed.Norms[i], ["anomalyIndex"] = index[i],
-            ["smallSide"] = reversed.Norms[i] < DetectionMetrics.Median(reversed.Norms) ? 1 : 0,
-            ["flagged"] = flagged[i] ? 1 : 0, ["agreementReached"] = reversed.Agreements[i],
+            ["class"] = c, ["maskL1"] = reversed.Norms[i], ["normUsed"] = norms[i], ["anomalyIndex"] = index[i],
+            ["smallSide"] = norms[i] < DetectionMetrics.Median(norms) ? 1 : 0,
+            ["flagged"] = flagged[i] ? 1 : 0, ["bitAgreement"] = reversed.Agreements[i], ["found"] = reversed.Agreements[i] >= SuccessAgreement ? 1 : 0,
         }).ToList();
-        result.Series["maskL1"] = reversed.Norms;
+        result.Series["maskL1"] = norms;
         result.Series["anomalyIndex"] = index;
         int t = Array.IndexOf(present, inputs.TargetClass);
         bool[] isTarget = present.Select(c => c == inputs.TargetClass).ToArray();
         // Class-level ROC AUC: a smaller mask is more suspicious; the target is the single positive.
-        result.Figures[DefenseFigures.DetectionAuc] = t < 0 ? double.NaN : DetectionMetrics.RocAuc(reversed.Norms.Select(v => -v).ToArray(), isTarget);
+        result.Figures[DefenseFigures.DetectionAuc] = t < 0 ? double.NaN : DetectionMetrics.RocAuc(norms.Select(v => -v).ToArray(), isTarget);
         result.Figures["targetAnomalyIndex"] = t < 0 ? double.NaN : index[t];
         result.Figures["targetFlagged"] = t >= 0 && flagged[t] ? 1 : 0;
-        result.Figures["targetSmallestMask"] = t >= 0 && reversed.Norms[t] == reversed.Norms.Min() ? 1 : 0;
+        result.Figures["targetSmallestMask"] = t >= 0 && norms[t] == norms.Min() ? 1 : 0;
+        result.Figures["classesFound"] = reversed.Agreements.Count(a => a >= SuccessAgreement);
         result.Figures["classesFlagged"] = flagged.Count(f => f);
-        result.Figures["targetMaskL1"] = t < 0 ? double.NaN : reversed.Norms[t];
-        result.Figures["medianMaskL1"] = DetectionMetrics.Median(reversed.Norms);
+        result.Figures["targetMaskL1"] = t < 0 ? double.NaN : norms[t];
+        result.Figures["medianMaskL1"] = DetectionMetrics.Median(norms);
         for (int i = 0; i < present.Length; i++)
         {
             using var mask = reversed.Masks[i];
