@@ -180,7 +180,7 @@ public sealed class FinePruningDefense : IDefense
         var atChosen = curve.First(row => row["ratio"] == chosen);
         result.Figures["mapPrunedOnly"] = atChosen["map"];
         result.Figures["tMapPrunedOnly"] = atChosen["tMap"];
-        var recipe = FineTuningDefense.Recipe(inputs, Epochs, 1.0, context.StreamSeed(22));
+        var recipe = FineTuningDefense.Recipe(inputs, Epochs, 1.0);
         VictimTraining.FineTune(model, inputs, clean, recipe, context, $"{Name}: fine-tune after pruning {prunedCount} channels", () => Prune(model, prunedChannels));
         RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, RetrievalCheck.Evaluate(model, inputs, context.Device));
         result.Figures[DefenseFigures.DetectionAuc] = double.NaN;
