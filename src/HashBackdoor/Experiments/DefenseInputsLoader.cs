@@ -152,8 +152,24 @@ public static class DefenseInputsLoader
                 }
             }
 
+            // The attacker's anchor, as the runner computed it (surrogate codes of the training split), when the surrogate
+            // is in the folder; no defense uses it (a defender does not know it), analyses may.
+            Tensor? anchor = null;
+            if (File.Exists(surrogatePath))
+            {
+                var (surrogate, _) = ModelFile.Load(surrogatePath, spec);
+                using (surrogate)
+                {
+                    surrogate.to(device);
+                    using var codes = HashEncoder.Encode(surrogate, split.Train.Images, 500, null, device);
+                    anchor = AnchorCode.Compute(codes, split.Train.Labels, target);
+                    owned.Add(anchor);
+                }
+            }
+
             var inputs = new DefenseInputs
             {
+                Anchor = anchor,
                 Victim = victim, AttackName = method, TargetClass = target, Train = train, PoisonIndices = indices, PoisonedImages = poisoned,
                 Placement = placement, Trigger = trigger, Query = split.Query, Database = split.Database,
                 Trainer = config.Training with { Seed = seed }, TopK = config.Evaluation.TopK,
