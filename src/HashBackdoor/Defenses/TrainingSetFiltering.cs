@@ -60,6 +60,13 @@ internal static class TrainingSetFiltering
             result.Notes.Add("retraining skipped (DefenseContext.Retrain = false): mapAfter and tMapAfter not measured");
             return;
         }
+        if (removed == 0)
+        {
+            // Nothing removed: the retrained victim would be the victim (same data, recipe and seed).
+            RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, before);
+            result.Notes.Add("nothing removed: mapAfter and tMapAfter are the victim's (retraining on the same data reproduces it)");
+            return;
+        }
         var keep = Enumerable.Range(0, flagged.Length).Where(i => !flagged[i]).Select(i => (long)i).ToArray();
         var sw = Stopwatch.StartNew();
         using var retrained = VictimTraining.Retrain(inputs, keep, context, $"{result.Defense}: retrain on {keep.Length} kept images");
