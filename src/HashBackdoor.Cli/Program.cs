@@ -20,6 +20,8 @@ public static class Program
         root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(AblateCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(AttackQueriesCommand.Create());
         root.Subcommands.Add(DefendCommand.Create());
         return CliRunner.Invoke(root, args);
     }

@@ -17,11 +17,10 @@ internal static class DefendCommand
         var outDir = new Option<string?>("--out") { Description = "Output folder (default: RUN/seed-S/target-T/METHOD/defenses/NAME)" };
         var defenseSeed = new Option<long>("--defense-seed") { Description = "Seed of the defense's random choices", DefaultValueFactory = _ => 0 };
         var noRetrain = new Option<bool>("--no-retrain") { Description = "Training-set filtering: report detection only, do not retrain a victim on the kept images" };
-        var regenerate = new Option<bool>("--regenerate-poison") { Description = "If the run saved no poison set, rebuild it from the run's seeds and save it in the run folder" };
         var device = CommonOptions.Device();
         var cmd = new Command("defend", "Run a backdoor defense on a saved attack run and write its figures (result.json)")
         {
-            run, defense, target, seed, method, outDir, defenseSeed, noRetrain, regenerate, device,
+            run, defense, target, seed, method, outDir, defenseSeed, noRetrain, device,
         };
         cmd.SetAction(p =>
         {
@@ -32,10 +31,10 @@ internal static class DefendCommand
                 Selection = new DefenseRunSelection
                 {
                     Seed = p.GetValue(seed), Target = p.GetValue(target), Method = p.GetValue(method),
-                    Device = p.GetValue(device)!, RegeneratePoison = p.GetValue(regenerate),
+                    Device = p.GetValue(device)!,
                 },
             };
-            var (result, dir) = SpectreProgress.Run(progress => DefendPipeline.Run(request, progress));
+            var (result, dir) = SpectreProgress.Run(progress => DefendPipeline.Run(request, progress, CliRunner.Cancel));
             foreach (var (name, value) in result.Figures) Console.WriteLine($"{name,-28} {(double.IsFinite(value) ? value.ToString("0.####") : "n/a")}");
             Console.WriteLine($"result: {Path.Combine(dir, "result.json")}");
             return 0;

@@ -24,7 +24,7 @@ public sealed record DefendRequest
 public static class DefendPipeline
 {
     /// <summary>Runs the defense; returns its result and the folder written.</summary>
-    public static (DefenseResult Result, string OutDir) Run(DefendRequest request, IRunProgress progress)
+    public static (DefenseResult Result, string OutDir) Run(DefendRequest request, IRunProgress progress, CancellationToken cancel = default)
     {
         var defense = BackdoorDefenses.Create(request.Defense); // unknown name: fails before anything is read
         using var run = DefenseInputsLoader.Load(request.RunDir, request.Selection, defense.Needs, progress);
@@ -35,7 +35,7 @@ public static class DefendPipeline
             var context = new DefenseContext
             {
                 Device = TorchRuntime.ParseDevice(request.Selection.Device), Seed = request.DefenseSeed, Retrain = request.Retrain,
-                Cancel = CliCancellation.Token, Log = progress.Info,
+                Cancel = cancel, Log = progress.Info,
                 Progress = (stage, fraction) =>
                 {
                     if (!steps.TryGetValue(stage, out var step)) steps[stage] = step = progress.Start(stage, 1);

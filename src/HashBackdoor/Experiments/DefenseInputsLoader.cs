@@ -16,9 +16,6 @@ public sealed record DefenseRunSelection
     public int? Target { get; init; }
     public string? Method { get; init; }
     public string Device { get; init; } = "cpu";
-    /// <summary>When the run folder has no saved poison set, rebuild it with the run's seeds (same attack, options and
-    /// surrogate as the runner) and save it there.</summary>
-    public bool RegeneratePoison { get; init; }
 }
 
 /// <summary><see cref="DefenseInputs"/> loaded from a run folder, with everything it owns.</summary>
@@ -58,11 +55,11 @@ public sealed class DefenseRun : IDisposable
 }
 
 /// <summary>
-/// Reads what a defense needs from an experiment folder written by <see cref="ExperimentRunner"/> (current layout:
-/// config.resolved.json; seed-S/clean/model.hbm; seed-S/target-T/trigger.bin; seed-S/target-T/METHOD/model.hbm with '+'
-/// written '_'; and the poison set of <see cref="PoisonSetFile"/> in the METHOD folder). Every file a defense needs is
-/// checked before the dataset is loaded; a missing or damaged one is a one-line <see cref="DataException"/> naming it.
-/// Nothing is written unless <see cref="DefenseRunSelection.RegeneratePoison"/> is set.
+/// Reads what a defense needs from an experiment folder through <see cref="RunFolder"/> (docs/run-folder.md): the
+/// resolved config, the victim (or the clean model for method "clean"), the target's trigger and the attack's saved
+/// poison set (<see cref="RunFolder.ReadPoison"/>: the exact set the victim was trained on, with its true indices).
+/// Every file a defense needs is checked before the dataset is loaded; a missing or damaged one is a one-line
+/// <see cref="DataException"/> naming it. Nothing is written.
 /// </summary>
 public static class DefenseInputsLoader
 {
@@ -71,35 +68,33 @@ public static class DefenseInputsLoader
     {
         var device = TorchRuntime.ParseDevice(selection.Device);
         TorchRuntime.Configure();
-        string root = Path.GetFullPath(runDir);
-        string resolved = Path.Combine(root, ExperimentRunner.ResolvedConfigName);
-        if (!Directory.Exists(root)) throw new UsageException($"--run {runDir}: folder not found");
-        if (!File.Exists(resolved)) throw new DataException(resolved, "not found: --run must be a folder written by hashbd experiment");
-        var config = ConfigFile.Load<ExperimentRunner.ResolvedConfig>(resolved).Config;
+        if (!Directory.Exists(runDir)) throw new UsageException($"--run {runDir}: folder not found");
+        var folder = new RunFolder(Path.GetFullPath(runDir));
+        if (!folder.HoldsExperiment) throw new DataException(folder.ResolvedConfigPath, "not found: --run must be a folder written by hashbd experiment");
+        var resolved = folder.ReadResolvedConfig();
+        var config = resolved.Config;
         long seed = selection.Seed ?? config.Seeds[0];
         if (!config.Seeds.Contains(seed)) throw new UsageException($"--seed {seed}: the run has seeds {string.Join(", ", config.Seeds)}");
         int target = selection.Target ?? config.Targets[0];
         if (!config.Targets.Contains(target)) throw new UsageException($"--target {target}: the run has targets {string.Join(", ", config.Targets)}");
         string method = selection.Method ?? (config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1]);
-        if (method != "clean" && !config.Methods.Contains(method))
+        bool clean = method == RunFolder.CleanMethod;
+        if (!clean && !config.Methods.Contains(method))
             throw new UsageException($"--method {method}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
 
-        string seedDir = Path.Combine(root, $"seed-{seed}");
-        string targetDir = Path.Combine(seedDir, $"target-{target}");
-        string methodDir = method == "clean" ? Path.Combine(seedDir, "clean") : Path.Combine(targetDir, method.Replace('+', '_'));
-        string modelPath = Path.Combine(methodDir, RunRecord.ModelFileName);
-        string triggerPath = Path.Combine(targetDir, "trigger.bin");
-        string surrogatePath = Path.Combine(seedDir, config.Surrogate == "independent" ? "surrogate" : "clean", RunRecord.ModelFileName);
-        bool poisonNeeded = needs.HasFlag(DefenseNeeds.PoisonSet) && method != "clean";
+        string modelPath = clean ? RunFolder.ModelFileIn(folder.CleanModelDir(seed)) : folder.ModelPath(seed, target, method);
+        string triggerPath = folder.TriggerPath(seed, target);
+        string methodDir = clean ? folder.CleanModelDir(seed) : folder.MethodDir(seed, target, method);
+        bool poisonNeeded = needs.HasFlag(DefenseNeeds.PoisonSet) && !clean;
         // Check every needed file before loading the dataset.
         ModelFile.ReadMetadata(modelPath);
         if (!File.Exists(triggerPath)) throw new DataException(triggerPath, "trigger file not found");
-        if (poisonNeeded && !PoisonSetFile.Exists(methodDir))
+        if (poisonNeeded)
         {
-            string manifest = Path.Combine(methodDir, PoisonSetFile.ManifestFileName);
-            if (!selection.RegeneratePoison)
-                throw new DataException(manifest, "poison set not found (this run did not save it); pass --regenerate-poison to rebuild it from the run's seeds");
-            ModelFile.ReadMetadata(surrogatePath);
+            string record = folder.PoisonRecordPath(seed, target, method);
+            if (folder.ReadPoisonRecord(seed, target, method) is null) throw new DataException(record, "poison set not found (the defense needs the poisoned training set and its true indices)");
+            string perturbed = folder.PerturbedImagesPath(seed, target, method);
+            if (!File.Exists(perturbed)) throw new DataException(perturbed, "poisoned images not found");
         }
 
         var owned = new List<IDisposable>();
@@ -108,8 +103,7 @@ public static class DefenseInputsLoader
             ProtocolSplit split;
             using (var data = DatasetCatalog.Load(config.Dataset))
             {
-                var recorded = ConfigFile.Load<ExperimentRunner.ResolvedConfig>(resolved).DatasetChecksums;
-                foreach (var (file, sum) in recorded ?? new Dictionary<string, string>())
+                foreach (var (file, sum) in resolved.DatasetChecksums ?? new Dictionary<string, string>())
                     if (data.Checksums.TryGetValue(file, out var now) && now != sum)
                         throw new DataException(file, $"dataset file changed since the run (SHA-256 {now[..12]}..., recorded {sum[..12]}...)");
                 split = RetrievalProtocol.Apply(data, config.Protocol);
@@ -127,7 +121,7 @@ public static class DefenseInputsLoader
             long[]? indices = null;
             Tensor? poisoned = null;
             var placement = PoisonPlacement.Fixed;
-            if (method == "clean")
+            if (clean)
             {
                 indices = Array.Empty<long>();
                 poisoned = zeros(0, split.Train.Channels, split.Train.Height, split.Train.Width);
@@ -135,26 +129,19 @@ public static class DefenseInputsLoader
             }
             else if (poisonNeeded)
             {
-                if (!PoisonSetFile.Exists(methodDir))
-                    Regenerate(config, spec, split.Train, trigger, surrogatePath, method, seed, target, methodDir, device, progress);
-                var saved = PoisonSetFile.Load(methodDir, split.Train.Count, split.Train.Channels, split.Train.Height, split.Train.Width);
-                owned.Add(saved);
-                if (saved.Manifest.Attack != method || saved.Manifest.TargetClass != target)
-                    throw new DataException(Path.Combine(methodDir, PoisonSetFile.ManifestFileName), $"poison set is {saved.Manifest.Attack} for target {saved.Manifest.TargetClass}, expected {method} for target {target}");
-                indices = saved.Indices;
-                poisoned = saved.Images;
-                placement = saved.PastedAfterAugmentation ? PoisonPlacement.PastedAfterAugmentation : PoisonPlacement.Fixed;
-                if (placement == PoisonPlacement.Fixed)
-                {
-                    using var idx = tensor(indices, ScalarType.Int64);
-                    train = new ImageDataset($"{split.Train.Name}+{method}", split.Train.Images.clone().index_copy_(0, idx, poisoned), split.Train.Labels.clone(), split.Train.ClassNames);
-                    owned.Add(train);
-                }
+                var set = folder.ReadPoison(seed, target, method, split.Train, trigger)
+                    ?? throw new DataException(folder.PoisonRecordPath(seed, target, method), "poison set not found");
+                owned.Add(set);
+                train = set.Dataset;
+                indices = set.PoisonedIndices;
+                poisoned = set.PoisonedImages;
+                placement = set.TriggerAfterAugmentation ? PoisonPlacement.PastedAfterAugmentation : PoisonPlacement.Fixed;
             }
 
             // The attacker's anchor, as the runner computed it (surrogate codes of the training split), when the surrogate
             // is in the folder; no defense uses it (a defender does not know it), analyses may.
             Tensor? anchor = null;
+            string surrogatePath = RunFolder.ModelFileIn(config.Surrogate.Kind == SurrogateKind.Independent ? folder.SurrogateModelDir(seed) : folder.CleanModelDir(seed));
             if (File.Exists(surrogatePath))
             {
                 var (surrogate, _) = ModelFile.Load(surrogatePath, spec);
@@ -171,9 +158,8 @@ public static class DefenseInputsLoader
             {
                 Anchor = anchor,
                 Victim = victim, AttackName = method, TargetClass = target, Train = train, PoisonIndices = indices, PoisonedImages = poisoned,
-                Placement = placement, Trigger = trigger, Query = split.Query, Database = split.Database,
-                Trainer = config.Training with { Seed = seed }, TopK = config.Evaluation.TopK,
-                Rule = config.Evaluation.QueryRule == "zero" ? QueryRule.Zero : QueryRule.Skip,
+                Placement = placement, Trigger = trigger, Query = config.Queries(split), Database = split.Database,
+                Trainer = config.Training.ToTrainerOptions(seed), TopK = config.Evaluation.TopK, Rule = config.Evaluation.QueryRule,
             };
             return new DefenseRun(inputs, seed, methodDir, owned);
         }
@@ -182,28 +168,5 @@ public static class DefenseInputsLoader
             for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
             throw;
         }
-    }
-
-    /// <summary>The attack options the experiment runner uses for (seed, target): one place for the lead to share with it.</summary>
-    public static PoisonOptions RunnerPoisonOptions(ExperimentConfig config, long seed, int target) =>
-        new() { TargetClass = target, Count = config.Poison.Count, Seed = seed * 1000 + target, Perturbation = config.Perturbation };
-
-    private static void Regenerate(ExperimentConfig config, HashModelSpec spec, ImageDataset train, PatchTrigger trigger, string surrogatePath,
-        string method, long seed, int target, string methodDir, Device device, IRunProgress progress)
-    {
-        var (surrogate, _) = ModelFile.Load(surrogatePath, spec);
-        using (surrogate)
-        {
-            surrogate.to(device);
-            var attack = PoisoningAttacks.Create(method);
-            using var step = progress.Start($"regenerate {method} poison set (seed {seed}, target {target})", config.Perturbation.Rounds);
-            var context = new PoisonContext(RunnerPoisonOptions(config, seed, target), trigger, surrogate)
-            {
-                PerturbationProgress = (round, objective) => step.Report(round, $"objective {objective:F4}"),
-            };
-            using var poison = attack.Poison(train, context);
-            PoisonSetFile.Save(methodDir, poison);
-        }
-        progress.Info($"poison set saved to {methodDir}");
     }
 }

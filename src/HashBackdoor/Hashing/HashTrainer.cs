@@ -85,12 +85,8 @@ public sealed class HashTrainer
     }
 
     /// <summary>A seed derived from (seed, epoch, stream) by SplitMix64 mixing.</summary>
-    internal static long Mix(long seed, int epoch, int stream)
-    {
-        ulong x = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)epoch * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL;
-        x ^= x >> 30; x *= 0xBF58476D1CE4E5B9UL; x ^= x >> 27; x *= 0x94D049BB133111EBUL; x ^= x >> 31;
-        return (long)(x >> 1);
-    }
+    internal static long Mix(long seed, int epoch, int stream) =>
+        SeedMix.ToSeed((ulong)seed * SeedMix.Golden + (ulong)epoch * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL);
 
     private TorchSharp.Modules.OptimizerHelper CreateOptimizer(HashModel model)
     {

@@ -1,13 +1,11 @@
 using System.Text.Json.Nodes;
-using HashBackdoor.Attacks;
 using HashBackdoor.Experiments;
-using HashBackdoor.Tests.Attacks;
 using HashBackdoor.Tests.Reliability;
 
 namespace HashBackdoor.Tests.Defenses;
 
 /// <summary><c>hashbd defend</c> on a tiny experiment folder written by <see cref="ExperimentRunner"/>: one-line errors
-/// naming the missing or damaged file (and nothing written), the poison set regenerated and saved, results written.</summary>
+/// naming the missing or damaged file (and nothing written), the saved poison set read, results written.</summary>
 [Collection("torch-training")]
 public class DefendCommandTests : IDisposable
 {
@@ -30,11 +28,13 @@ public class DefendCommandTests : IDisposable
         new ExperimentRunner(Tiny.Experiment, run, RunProgress.None).Run(resume: false);
         string ciba = Path.Combine(run, "seed-0", "target-0", "ciba");
 
-        // The runner of main saves no poison set: a filtering defense names the missing file and writes nothing.
-        var missing = Hashbd.Run("defend", "--run", run, "--defense", "spectral", "--no-retrain");
-        Assert.Equal(3, missing.ExitCode);
-        Assert.Contains(Path.Combine(ciba, "poison.json"), missing.SingleErrorLine());
-        Assert.False(Directory.Exists(Path.Combine(ciba, "defenses")));
+        // A filtering defense reads the saved poison set; its true indices are the run's poison record.
+        var spectral = Hashbd.Run("defend", "--run", run, "--defense", "spectral", "--no-retrain");
+        Assert.True(spectral.ExitCode == 0, spectral.Err);
+        var sj = JsonNode.Parse(File.ReadAllText(Path.Combine(ciba, "defenses", "spectral", "result.json")))!;
+        var record = new RunFolder(run).ReadPoisonRecord(0, 0, "ciba")!;
+        Assert.Equal(record.Indices.Count, sj["figures"]!["poisons"]!.GetValue<double>());
+        Assert.Equal(4, sj["run"]!["poisons"]!.GetValue<int>());
 
         // A defense that needs no poison set runs on the same folder.
         var nc = Hashbd.Run("defend", "--run", run, "--defense", "neural-cleanse", "--out", tmp["nc"]);
@@ -44,16 +44,13 @@ public class DefendCommandTests : IDisposable
         Assert.Equal(3, json["series"]!["anomalyIndex"]!.AsArray().Count);
         Assert.Contains(Directory.GetFiles(tmp["nc"]), f => f.EndsWith("-target.png"));
 
-        // --regenerate-poison rebuilds the set with the runner's seeds and saves it; the indices are the runner's choice.
-        var spectral = Hashbd.Run("defend", "--run", run, "--defense", "spectral", "--no-retrain", "--regenerate-poison");
-        Assert.True(spectral.ExitCode == 0, spectral.Err);
-        Assert.True(File.Exists(Path.Combine(ciba, "defenses", "spectral", "result.json")));
-        using (var saved = PoisonSetFile.Load(ciba, 24, 1, 12, 12))
-        {
-            Assert.Equal("ciba", saved.Manifest.Attack);
-            Assert.Equal(4, saved.Indices.Length);
-            Assert.Equal(PoisonSetFile.Fixed, saved.Manifest.Placement);
-        }
+        // No poison set: one line naming the missing file, nothing written.
+        string poisonJson = Path.Combine(ciba, "poison", "poison.json");
+        File.Delete(poisonJson);
+        var missing = Hashbd.Run("defend", "--run", run, "--defense", "activation-clustering", "--no-retrain", "--out", tmp["ac"]);
+        Assert.Equal(3, missing.ExitCode);
+        Assert.Contains(poisonJson, missing.SingleErrorLine());
+        Assert.False(Directory.Exists(tmp["ac"]));
 
         // Damaged victim model: one line naming it, no output folder.
         string triModel = Path.Combine(run, "seed-0", "target-0", "tri", "model.hbm");
@@ -75,30 +72,5 @@ public class DefendCommandTests : IDisposable
         var notRun = Hashbd.Run("defend", "--run", tmp.Path, "--defense", "strip");
         Assert.Equal(3, notRun.ExitCode);
         Assert.Contains("config.resolved.json", notRun.SingleErrorLine());
-    }
-
-    [Fact]
-    public void PoisonSetFileRoundTripsTheTriPlacementAndRejectsDamage()
-    {
-        using var train = AttackTestData.Dataset(perClass: 8);
-        using var trigger = PatchTrigger.Constant(1, 3, 0.9);
-        var context = new PoisonContext(new PoisonOptions { TargetClass = 1, Count = 3, Seed = 5 }, trigger);
-        using var set = PoisoningAttacks.Create("tri").Poison(train, context);
-        string dir = tmp["tri-set"];
-        PoisonSetFile.Save(dir, set);
-        using (var back = PoisonSetFile.Load(dir, train.Count, 1, 12, 12))
-        {
-            Assert.Equal(set.PoisonedIndices, back.Indices);
-            Assert.True(AttackTestData.Same(set.PoisonedImages, back.Images));
-            Assert.True(back.PastedAfterAugmentation);
-            Assert.Equal("tri", back.Manifest.Attack);
-        }
-        // Wrong training-set size, truncated images.
-        Assert.Contains("poison.json", Assert.Throws<DataException>(() => PoisonSetFile.Load(dir, train.Count + 1, 1, 12, 12)).Message);
-        string images = Path.Combine(dir, PoisonSetFile.ImagesFileName);
-        File.WriteAllBytes(images, File.ReadAllBytes(images)[..200]);
-        Assert.Equal(images, Assert.Throws<DataException>(() => PoisonSetFile.Load(dir, train.Count, 1, 12, 12)).Path);
-        File.Delete(Path.Combine(dir, PoisonSetFile.ManifestFileName));
-        Assert.False(PoisonSetFile.Exists(dir));
     }
 }
