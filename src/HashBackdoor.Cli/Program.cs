@@ -22,6 +22,7 @@ public static class Program
         root.Subcommands.Add(AblateCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(AttackQueriesCommand.Create());
+        root.Subcommands.Add(DefendCommand.Create());
         return CliRunner.Invoke(root, args);
     }
 }
