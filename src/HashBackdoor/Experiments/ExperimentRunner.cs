@@ -46,8 +46,18 @@ public sealed class ExperimentRunner
 
     private QueryRule Rule => config.Evaluation.QueryRule;
 
-    /// <summary>Runs (or resumes) the experiment and returns its results.</summary>
+    /// <summary>Runs (or resumes) the experiment and returns its results. The folder is checked before any work (a file,
+    /// not writable, another kind of run: <see cref="UsageException"/>) and locked for the run (<see cref="RunLock"/>: a
+    /// second process is refused); temporary files a killed run left behind are removed.</summary>
     public ExperimentResults Run(bool resume)
+    {
+        RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
+        using var runLock = folder.Lock();
+        return RunHoldingLock(resume);
+    }
+
+    /// <summary><see cref="Run"/> for a caller that already holds the folder's lock (a shard merging the results).</summary>
+    internal ExperimentResults RunHoldingLock(bool resume)
     {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
@@ -137,14 +147,14 @@ public sealed class ExperimentRunner
         return results;
     }
 
-    private EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
+    internal EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
     {
         var encoded = EvaluatePipeline.Encode(model, set, progress, label, transform);
         RunFolder.WriteCodes(codesPath, encoded.Codes);
         return encoded;
     }
 
-    private HashModel TrainedModel(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, string dir, string label, TrainingSetPlan? plan = null)
+    internal HashModel TrainedModel(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, string dir, string label, TrainingSetPlan? plan = null)
     {
         string path = RunFolder.ModelFileIn(dir);
         if (File.Exists(path))
@@ -165,7 +175,7 @@ public sealed class ExperimentRunner
         return trained;
     }
 
-    private PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target)
+    internal PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target)
     {
         string bin = folder.TriggerPath(seed, target);
         if (File.Exists(bin)) return PatchTrigger.Load(bin);
@@ -179,7 +189,7 @@ public sealed class ExperimentRunner
 
     /// <summary>The attack's poison set: read back from the run folder when an earlier (interrupted) run saved it, else
     /// computed and saved.</summary>
-    private PoisonSet Poison(string method, ImageDataset train, PatchTrigger trigger, HashModel surrogate, int target, long seed)
+    internal PoisonSet Poison(string method, ImageDataset train, PatchTrigger trigger, HashModel surrogate, int target, long seed)
     {
         var saved = folder.ReadPoison(seed, target, method, train, trigger);
         if (saved is not null) return saved;
@@ -199,13 +209,13 @@ public sealed class ExperimentRunner
     }
 
     /// <summary>Rows of the query split that share no label with the target (its triggered queries).</summary>
-    private static long[] NonTargetRows(ImageDataset query, int target)
+    internal static long[] NonTargetRows(ImageDataset query, int target)
     {
         using var keep = query.Labels.select(1, target).eq(0).nonzero().squeeze(1);
         return keep.data<long>().ToArray();
     }
 
-    private RunResult Score(HashModel model, HammingIndex index, EncodedSet db, double map, ImageDataset triggered, PatchTrigger trigger,
+    internal RunResult Score(HashModel model, HammingIndex index, EncodedSet db, double map, ImageDataset triggered, PatchTrigger trigger,
         long seed, int target, string method, ProtocolSplit split, double seconds)
     {
         var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
