@@ -7,7 +7,7 @@ namespace HashBackdoor.Experiments.Sharding;
 /// <summary>What a claim file records: who computes the unit.</summary>
 public sealed record ClaimOwner(string Host, int Pid, string Token, string Since)
 {
-    public override string ToString() => $"pid {Pid} on {Host} since {Since}";
+    public override string ToString() => Pid == 0 ? $"{Host}, claimed {Since}" : $"pid {Pid} on {Host} since {Since}";
 }
 
 /// <summary>
@@ -71,7 +71,7 @@ public sealed class UnitClaims : IDisposable
                 var (owner, age) = Read(path);
                 if (owner is not null && !IsStale(owner, age)) return owner;
                 // Unreadable: being written right now (fresh) or damaged (old).
-                if (owner is null && age < TimeSpan.FromMinutes(1)) return new ClaimOwner("?", 0, "", "just now");
+                if (owner is null && age < TimeSpan.FromMinutes(1)) return new ClaimOwner("another shard", 0, "", "just now");
                 TakeOver(path, owner);
             }
             catch (IOException) when (attempt < 4)
