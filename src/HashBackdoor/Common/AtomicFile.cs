@@ -72,7 +72,7 @@ public static class AtomicFile
             Delete(tmp);
             // The writer cannot be replayed to measure the whole file: the size of the previous version is the estimate.
             long previous = File.Exists(full) ? new FileInfo(full).Length : 0;
-            if (e is not OutOfSpaceException && DiskSpace.IsOutOfSpace(e)) throw OutOfSpace(full, () => Math.Max(partial, previous), e);
+            if (e is not OutOfSpaceException && DiskSpace.IsOutOfSpace(e)) throw new OutOfSpaceException(full, Math.Max(partial, previous), DiskSpace.FreeBytes(full), e, atLeast: true);
             throw;
         }
     }

@@ -42,8 +42,13 @@ public sealed class NumericalException : HashBackdoorException
 /// names the file, how many bytes writing it needs and how many are free there; the temporary file is already removed.</summary>
 public sealed class OutOfSpaceException : HashBackdoorException
 {
-    public OutOfSpaceException(string path, long neededBytes, long freeBytes, Exception? inner = null)
-        : base($"{path}: no space left on the file system (writing it needs {neededBytes:N0} bytes, {freeBytes:N0} are free in {System.IO.Path.GetDirectoryName(path)}); free some space or choose another --out, then rerun with --resume", inner)
+    /// <param name="path">The file that could not be written.</param>
+    /// <param name="neededBytes">Its size (or a lower bound when <paramref name="atLeast"/>).</param>
+    /// <param name="freeBytes">Bytes free there (-1: unknown).</param>
+    /// <param name="inner">The system's error.</param>
+    /// <param name="atLeast">The size is a lower bound (a writer that cannot be measured without writing).</param>
+    public OutOfSpaceException(string path, long neededBytes, long freeBytes, Exception? inner = null, bool atLeast = false)
+        : base($"{path}: no space left on the file system (writing it needs {(atLeast ? "at least " : "")}{neededBytes:N0} bytes, {(freeBytes < 0 ? "an unknown number" : freeBytes.ToString("N0"))} are free in {System.IO.Path.GetDirectoryName(path)}); free some space or choose another --out, then rerun with --resume", inner)
     {
         Path = path;
         NeededBytes = neededBytes;

@@ -19,6 +19,7 @@ public class RunLockTests(ReferenceRun reference) : IDisposable
     public void ASecondRunOnAHeldFolderIsRefusedAtOnceNamingTheHolder()
     {
         string dir = tmp["held"];
+        Directory.CreateDirectory(dir);
         using (var held = RunLock.Acquire(dir))
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
