@@ -15,6 +15,12 @@ internal static class FlagErrors
         ["model.architecture"] = "--arch", ["model.bits"] = "--bits", ["device"] = "--device",
     };
 
+    /// <summary>Keys of the evaluation and the evaluate command's flags for them.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Evaluate = new Dictionary<string, string>
+    {
+        ["evaluation.topK"] = "--topk", ["evaluation.queryRule"] = "--query-rule", ["device"] = "--device",
+    };
+
     /// <summary>Runs <paramref name="body"/>; a <see cref="UsageException"/> that starts with a key of
     /// <paramref name="flags"/> is rethrown with the flag in its place.</summary>
     public static T Run<T>(IReadOnlyDictionary<string, string> flags, Func<T> body)

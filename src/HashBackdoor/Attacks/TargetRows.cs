@@ -27,4 +27,12 @@ public static class TargetRows
         var idx = Mask(set.Labels, target).nonzero().view(-1).to_type(ScalarType.Int64).cpu();
         return idx.data<long>().ToArray();
     }
+
+    /// <summary>Indices (ascending) of the rows of <paramref name="set"/> that share no label with <paramref name="target"/>:
+    /// the queries a backdoor is scored on (trigger pasted, relevant = the target class).</summary>
+    public static long[] WithoutTarget(ImageDataset set, int target)
+    {
+        using var keep = set.Labels.select(1, target).eq(0).nonzero().squeeze(1);
+        return keep.data<long>().ToArray();
+    }
 }

@@ -6,19 +6,6 @@ using static TorchSharp.torch;
 
 namespace HashBackdoor.Experiments;
 
-/// <summary>Inputs of <see cref="TrainPipeline"/>.</summary>
-public sealed record TrainRequest
-{
-    public string Dataset { get; init; } = "fashion-mnist";
-    public ProtocolOptions Protocol { get; init; } = new();
-    public string Architecture { get; init; } = "small-cnn";
-    public int Bits { get; init; } = 48;
-    public HashTrainerOptions Trainer { get; init; } = new();
-    public required string OutDir { get; init; }
-    public bool Resume { get; init; }
-    public string Device { get; init; } = "cpu";
-}
-
 /// <summary>Loads a dataset, applies the retrieval protocol, trains a hashing model on its training split and writes a
 /// run folder: model.hbm, run.json and checkpoint/ (per-epoch, for --resume).</summary>
 public static class TrainPipeline

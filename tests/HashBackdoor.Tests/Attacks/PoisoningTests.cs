@@ -164,6 +164,31 @@ public class PoisoningTests
         Assert.False(AttackTestData.Same(a.Dataset.Images, c.Dataset.Images));
     }
 
+    [Theory]
+    [InlineData("tri+adv")]
+    [InlineData("ciba")]
+    public void ConfusingPerturbationsStopWhenCancelled(string name)
+    {
+        using var train = AttackTestData.Dataset(perClass: 6);
+        using var trigger = Trigger();
+        using var model = AttackTestData.TinyModel(2);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var context = Context(trigger, model) with { Cancellation = cts.Token };
+        Assert.ThrowsAny<OperationCanceledException>(() => PoisoningAttacks.Create(name).Poison(train, context));
+        // The same context without the cancelled token poisons.
+        using var set = PoisoningAttacks.Create(name).Poison(train, context with { Cancellation = default });
+        Assert.Equal(3, set.PoisonedIndices.Length);
+    }
+
+    [Fact]
+    public void PerturbThenPasteAttacksShareOneBase()
+    {
+        foreach (var name in new[] { "tri+noise", "tri+adv", "ciba" })
+            Assert.IsAssignableFrom<PerturbThenPasteAttack>(PoisoningAttacks.Create(name));
+        Assert.IsNotAssignableFrom<PerturbThenPasteAttack>(PoisoningAttacks.Create("tri"));
+    }
+
     [Fact]
     public void ReportStripShowsOriginalPerturbationAndPoisonedImage()
     {

@@ -108,6 +108,70 @@ public class ExperimentRunnerTests : IDisposable
         Assert.Equal(before, Numbers(Results(dir)));
     }
 
+    /// <summary>
+    /// mAP@R by brute force, written here from the definition and not from the library: Hamming distance as the count of
+    /// differing signs, ranking by (distance, database index), AP@R = mean of precision@k over the relevant positions k
+    /// of the top R, queries without a relevant item left out (the skip rule), mean over the rest, in percent.
+    /// </summary>
+    private static double BruteForceMap(float[,] db, float[,] q, Func<int, int, bool> relevant, int r)
+    {
+        int n = db.GetLength(0), k = db.GetLength(1);
+        var aps = new List<double>();
+        for (int i = 0; i < q.GetLength(0); i++)
+        {
+            var order = Enumerable.Range(0, n)
+                .Select(j => (j, d: Enumerable.Range(0, k).Count(b => Math.Sign(db[j, b]) != Math.Sign(q[i, b]))))
+                .OrderBy(t => t.d).ThenBy(t => t.j).Take(r).Select(t => t.j).ToArray();
+            int hits = 0;
+            double sum = 0;
+            for (int pos = 0; pos < order.Length; pos++)
+                if (relevant(i, order[pos])) { hits++; sum += (double)hits / (pos + 1); }
+            if (hits > 0) aps.Add(sum / hits);
+        }
+        return aps.Count == 0 ? 0 : 100 * aps.Average();
+    }
+
+    private static float[,] Signs(HashBackdoor.Hashing.HashModel model, TorchSharp.torch.Tensor images)
+    {
+        using var codes = HashBackdoor.Hashing.HashEncoder.Encode(model, images);
+        var flat = codes.data<float>().ToArray();
+        int n = (int)codes.shape[0], k = (int)codes.shape[1];
+        var a = new float[n, k];
+        for (int i = 0; i < n; i++) for (int b = 0; b < k; b++) a[i, b] = flat[i * k + b];
+        return a;
+    }
+
+    [Fact]
+    public void ReportedMetricsEqualABruteForceRecomputation()
+    {
+        string dir = tmp["recompute"];
+        var config = Tiny.Experiment with { Methods = new[] { "tri+noise" } };
+        var results = new ExperimentRunner(config, dir, RunProgress.None).Run(resume: false);
+        using var data = HashBackdoor.Data.DatasetCatalog.Load(Tiny.Dataset);
+        using var split = HashBackdoor.Data.RetrievalProtocol.Apply(data, Tiny.Protocol);
+        var spec = new HashBackdoor.Hashing.HashModelSpec("small-cnn", Tiny.Bits, 1, 12, 12, 3);
+        var folder = new RunFolder(dir);
+        int[] dbLabel = split.Database.SingleLabels(), qLabel = split.Query.SingleLabels();
+        using var trigger = HashBackdoor.Attacks.PatchTrigger.Load(folder.TriggerPath(0, 0));
+        long[] nonTarget = Enumerable.Range(0, qLabel.Length).Where(i => qLabel[i] != 0).Select(i => (long)i).ToArray();
+        using var nonTargetQueries = split.Query.Subset(nonTarget);
+        using var triggered = trigger.Paste(nonTargetQueries.Images);
+        foreach (var run in results.Runs)
+        {
+            var (model, _) = HashBackdoor.Hashing.ModelFile.Load(folder.ModelPath(0, 0, run.Method), spec);
+            using (model)
+            {
+                var db = Signs(model, split.Database.Images);
+                double map = BruteForceMap(db, Signs(model, split.Query.Images), (i, j) => qLabel[i] == dbLabel[j], 10);
+                double tmap = BruteForceMap(db, Signs(model, triggered), (_, j) => dbLabel[j] == 0, 10);
+                Assert.Equal(Math.Round(map, 4), run.Map, 6);
+                Assert.Equal(Math.Round(tmap, 4), run.TMap, 6);
+            }
+        }
+        // The triggered queries the run recorded are the non-target rows.
+        Assert.Equal(nonTarget, HashBackdoor.Retrieval.NpyFile.Read(folder.TriggeredQueriesPath(0, 0)).AsInt64());
+    }
+
     [Fact]
     public void DamagedResultFileIsDataErrorNamingIt()
     {

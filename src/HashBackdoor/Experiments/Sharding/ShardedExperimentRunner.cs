@@ -148,8 +148,7 @@ public sealed class ShardedExperimentRunner
             case GridUnitKind.Clean:
             {
                 using var clean = CleanModel(seed);
-                runner.Encode(clean, split.Database, $"seed {seed} clean database", folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
-                runner.Encode(clean, split.Query, $"seed {seed} clean queries", folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Query));
+                ExperimentRunner.Scores.Of(clean, split, seed, 0, RunFolder.CleanMethod, runner);
                 break;
             }
             case GridUnitKind.Surrogate:
@@ -160,20 +159,20 @@ public sealed class ShardedExperimentRunner
                 using var clean = CleanModel(seed);
                 using var surrogateOwned = IndependentSurrogate(seed);
                 var surrogate = surrogateOwned ?? clean;
-                using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, 500, null, context.Device);
+                using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device);
                 Directory.CreateDirectory(folder.TargetDir(seed, target));
                 using var anchor = AnchorCode.Compute(surrogateTrainCodes, split.Train.Labels, target);
                 using var trigger = runner.Trigger(surrogate, split.Train, anchor, seed, target);
-                long[] rows = ExperimentRunner.NonTargetRows(split.Query, target);
+                long[] rows = TargetRows.WithoutTarget(split.Query, target);
                 folder.WriteTriggeredQueries(seed, target, rows);
                 if (folder.ReadResult(seed, target, RunFolder.CleanMethod) is not null) break;
                 // The clean model with triggered queries, scored against the codes the clean unit wrote.
                 var db = Saved(split.Database, folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
                 var q = Saved(split.Query, folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Query));
                 var index = new HammingIndex(db.Codes);
-                double map = RetrievalMetrics.MeanAveragePrecision(index, q.Codes, q.Labels, db.Labels, config.Evaluation.TopK, config.Evaluation.QueryRule).Percent;
+                var scores = new ExperimentRunner.Scores(db, index, RetrievalScoring.Map(index, q, db, config.Evaluation.TopK, config.Evaluation.QueryRule).Percent);
                 using var triggered = split.Query.Subset(rows, $"{split.Query.Name} non-target {target}");
-                var result = folder.WriteResult(runner.Score(clean, index, db, map, triggered, trigger, seed, target, RunFolder.CleanMethod, split, 0));
+                var result = folder.WriteResult(runner.Score(clean, scores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0));
                 context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) clean    : t-MAP {result.TMap:F2}");
                 break;
             }
@@ -181,19 +180,12 @@ public sealed class ShardedExperimentRunner
             {
                 string method = unit.Method!;
                 if (folder.ReadResult(seed, target, method) is not null) break;
-                var sw = Stopwatch.StartNew();
                 using var clean = config.Surrogate.Kind == SurrogateKind.Independent ? null : CleanModel(seed);
                 using var surrogateOwned = IndependentSurrogate(seed);
                 var surrogate = surrogateOwned ?? clean!;
                 using var trigger = PatchTrigger.Load(folder.TriggerPath(seed, target));
-                using var triggered = split.Query.Subset(ExperimentRunner.NonTargetRows(split.Query, target), $"{split.Query.Name} non-target {target}");
-                using var poison = runner.Poison(method, split.Train, trigger, surrogate, target, seed);
-                using var victim = runner.TrainedModel(spec, TrainOptions(seed), poison.Dataset, folder.ModelDir(seed, target, method), $"seed {seed} target {target} {method} victim", poison.Plan);
-                var db = runner.Encode(victim, split.Database, $"{method} database", folder.CodesPath(seed, target, method, CodeSet.Database));
-                var q = runner.Encode(victim, split.Query, $"{method} queries", folder.CodesPath(seed, target, method, CodeSet.Query));
-                var index = new HammingIndex(db.Codes);
-                double map = RetrievalMetrics.MeanAveragePrecision(index, q.Codes, q.Labels, db.Labels, config.Evaluation.TopK, config.Evaluation.QueryRule).Percent;
-                var result = folder.WriteResult(runner.Score(victim, index, db, map, triggered, trigger, seed, target, method, split, sw.Elapsed.TotalSeconds));
+                using var triggered = split.Query.Subset(TargetRows.WithoutTarget(split.Query, target), $"{split.Query.Name} non-target {target}");
+                var result = runner.Attack(method, spec, TrainOptions(seed), split, surrogate, trigger, triggered, seed, target);
                 context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
                 break;
             }

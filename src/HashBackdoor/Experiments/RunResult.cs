@@ -1,0 +1,21 @@
+using System.Text.Json.Serialization;
+
+namespace HashBackdoor.Experiments;
+
+/// <summary>One (target, seed, method) outcome, in percent.</summary>
+public sealed record RunResult
+{
+    [JsonPropertyName("target")] public int Target { get; init; }
+    [JsonPropertyName("targetName")] public string? TargetName { get; init; }
+    [JsonPropertyName("seed")] public long Seed { get; init; }
+    [JsonPropertyName("method")] public required string Method { get; init; }
+    /// <summary>Clean mAP@R of clean queries, percent.</summary>
+    [JsonPropertyName("mAP")] public double Map { get; init; }
+    /// <summary>t-MAP@R of triggered non-target queries, percent.</summary>
+    [JsonPropertyName("tMAP")] public double TMap { get; init; }
+    [JsonPropertyName("tMAPQueriesCounted")] public int TMapQueriesCounted { get; init; }
+    [JsonPropertyName("tMAPQueriesTotal")] public int TMapQueriesTotal { get; init; }
+    /// <summary>t-MAP under the other query rule, percent.</summary>
+    [JsonPropertyName("tMAPOtherRule")] public double TMapOtherRule { get; init; }
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+}
