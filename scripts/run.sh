@@ -20,7 +20,7 @@ for a in "${args[@]}"; do [ "$a" = "--out" ] && has_out=1; [ "$a" = "--config" ]
 hashbd=(dotnet src/HashBackdoor.Cli/bin/Release/net10.0/hashbd.dll)
 # Local shards (docs/scale-out.md): HASHBD_SHARDS processes with HASHBD_THREADS torch threads each, on one run folder.
 # The default, SHARDS_DEFAULT below, is whichever was faster on a 2-core machine (docs/performance.md, "Local shards").
-SHARDS_DEFAULT=__SHARDS__
+SHARDS_DEFAULT=2
 shards=${HASHBD_SHARDS:-$SHARDS_DEFAULT}
 for a in "${args[@]}"; do [ "$a" = "--shard" ] && shards=1; done
 if [ "$shards" -le 1 ]; then
