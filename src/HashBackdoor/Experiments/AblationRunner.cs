@@ -26,7 +26,7 @@ public static class AblationRunner
         };
 
     /// <summary>Settings whose change leaves the clean model as it is.</summary>
-    private static readonly HashSet<string> AttackOnly = new() { "poisons", "trigger-size", "trigger-steps", "eps", "lambda", "rounds" };
+    internal static readonly HashSet<string> AttackOnly = new() { "poisons", "trigger-size", "trigger-steps", "eps", "lambda", "rounds" };
 
     /// <summary>Parses "name=v1,v2,..." into the setting and its values.</summary>
     public static (string Name, string[] Values) ParseVary(string vary)
@@ -49,7 +49,9 @@ public static class AblationRunner
         // Validate every variant before any training.
         var configs = values.Select(v => (Value: v, Config: Settings[name](baseConfig, v).Validate())).ToList();
         var context = RunContext.For(baseConfig.Device, progress, cancel);
-        Directory.CreateDirectory(outDir);
+        RunKinds.RequireOutputFolder(outDir, "--out", RunKind.Ablation);
+        using var runLock = RunLock.Acquire(outDir);
+        AtomicFile.SweepTemporaryFiles(outDir);
         string? shared = AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
         var points = new List<AblationPoint>();
         foreach (var (value, config) in configs)
@@ -59,12 +61,24 @@ public static class AblationRunner
             var results = new ExperimentRunner(config, new RunFolder(dir, shared), context).Run(resume);
             points.Add(new AblationPoint(value, results.Summary));
         }
+        WriteOutputs(name, points, baseConfig, outDir, progress);
+        return points;
+    }
+
+    /// <summary>The folder of the variant <paramref name="value"/> of <paramref name="name"/>.</summary>
+    internal static string VariantDir(string outDir, string name, string value) => Path.Combine(outDir, $"{name}={value.Replace('/', '_')}");
+
+    /// <summary>The folder clean models are shared in when <paramref name="name"/> leaves them unchanged, else null.</summary>
+    internal static string? SharedModelsDir(string outDir, string name) => AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
+
+    /// <summary>Writes ablation.json, ablation.md and the two plots.</summary>
+    internal static void WriteOutputs(string name, IReadOnlyList<AblationPoint> points, ExperimentConfig baseConfig, string outDir, IRunProgress progress)
+    {
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, points }, RunRecord.Json));
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.md"), AblationPlot.MarkdownTable(name, points));
         AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{baseConfig.Evaluation.TopK} against {name}"));
         AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{baseConfig.Evaluation.TopK} against {name}"));
         progress.Info($"ablation table and plots: {Path.Combine(outDir, "ablation.md")}, ablation_tmap.png, ablation_map.png");
-        return points;
     }
 
     private static int Int(string v, string name) =>

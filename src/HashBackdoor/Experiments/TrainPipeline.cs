@@ -22,6 +22,9 @@ public static class TrainPipeline
         string outDir = Path.GetFullPath(request.OutDir);
         if (File.Exists(Path.Combine(outDir, RunRecord.ModelFileName)) && !request.Resume)
             throw new UsageException($"--out {request.OutDir}: already holds a trained model; choose another folder or pass --resume");
+        RunKinds.RequireOutputFolder(request.OutDir, "--out", RunKind.Train);
+        using var runLock = RunLock.Acquire(outDir);
+        AtomicFile.SweepTemporaryFiles(outDir);
 
         using var data = DatasetCatalog.Load(request.Dataset);
         using var split = RetrievalProtocol.Apply(data, request.Protocol);
