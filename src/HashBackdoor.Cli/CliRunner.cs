@@ -37,6 +37,8 @@ public static class CliRunner
             int code = inner switch
             {
                 HashBackdoorException h => h.ExitCode,
+                // A full disk met outside AtomicFile (a library writing on its own): the same code as OutOfSpaceException.
+                IOException io when DiskSpace.IsOutOfSpace(io) => 5,
                 OperationCanceledException => 130,
                 _ => 1,
             };

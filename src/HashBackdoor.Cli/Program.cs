@@ -5,7 +5,7 @@ namespace HashBackdoor.Cli;
 
 /// <summary>The <c>hashbd</c> command: parses flags into the library's options and renders progress. Exit codes:
 /// 0 success, 1 unexpected failure, 2 usage error (bad flag or config), 3 data error (bad input file), 4 numerical fault,
-/// 130 interrupted.</summary>
+/// 5 out of disk space, 130 interrupted.</summary>
 public static class Program
 {
     public static int Main(string[] args)
@@ -22,6 +22,8 @@ public static class Program
         root.Subcommands.Add(AblateCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(AttackQueriesCommand.Create());
+        root.Subcommands.Add(DefendCommand.Create());
+        root.Subcommands.Add(MergeCommand.Create());
         return CliRunner.Invoke(root, args);
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HashBackdoor.Experiments;
+using HashBackdoor.Experiments.Sharding;
 
 namespace HashBackdoor.Cli.Commands;
 
@@ -18,7 +19,8 @@ internal static class AblateCommand
         };
         queries.AcceptOnlyFromAmong("validation", "test");
         var outDir = CommonOptions.Out("Ablation folder: one sub-folder per value, ablation.md, ablation_tmap.png, ablation_map.png");
-        var cmd = new Command("ablate", "Vary one setting and tabulate and plot t-MAP and mAP against it (scored on the validation queries; a config with methods: [] and testTime: [p2p, dhta] ablates the test-time attacks)") { config, vary, queries, resume, outDir };
+        var shard = ExperimentCommand.Shard();
+        var cmd = new Command("ablate", "Vary one setting and tabulate and plot t-MAP and mAP against it (scored on the validation queries; a config with methods: [] and testTime: [p2p, dhta] ablates the test-time attacks)") { config, vary, queries, resume, outDir, shard };
         cmd.SetAction(p =>
         {
             var cfg = ExperimentConfig.Load(p.GetValue(config)!);
@@ -26,6 +28,13 @@ internal static class AblateCommand
             AblationRunner.ParseVary(p.GetValue(vary)!);
             var scoredOn = p.GetValue(queries) == "test" ? QuerySet.Test : QuerySet.Validation;
             AblationRunner.ScoredOn(cfg, scoredOn);
+            if (p.GetValue(shard) is { } s)
+            {
+                var spec = ShardSpec.Parse(s);
+                var points = SpectreProgress.Run(progress => ShardedAblation.Run(cfg, p.GetValue(vary)!, dir, spec, progress, CliRunner.Cancel, scoredOn));
+                Console.WriteLine(points is null ? $"shard {spec} done; the last shard (or hashbd merge {dir}) writes the ablation table" : File.ReadAllText(Path.Combine(dir, "ablation.md")));
+                return 0;
+            }
             SpectreProgress.Run(progress => AblationRunner.Run(cfg, p.GetValue(vary)!, dir, p.GetValue(resume), progress, CliRunner.Cancel, scoredOn));
             Console.WriteLine(File.ReadAllText(Path.Combine(dir, "ablation.md")));
             Console.WriteLine($"plots: {Path.GetFullPath(Path.Combine(dir, "ablation_tmap.png"))}, {Path.GetFullPath(Path.Combine(dir, "ablation_map.png"))}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HashBackdoor.Experiments;
+using HashBackdoor.Experiments.Sharding;
 
 namespace HashBackdoor.Cli.Commands;
 
@@ -8,6 +9,8 @@ internal static class ExperimentCommand
 {
     public static Option<string> Config() => new("--config") { Description = "Experiment config (.yaml, .yml or .json); see configs/", DefaultValueFactory = _ => "configs/default.yaml" };
 
+    public static Option<string?> Shard() => new("--shard") { Description = "I/N: run shard I (from 0) of N into the shared --out folder (resumes; the last shard, or hashbd merge, writes the results); see docs/scale-out.md" };
+
     public static Option<bool> Resume() => new("--resume") { Description = "Continue an interrupted run in --out (the config must be the same)" };
 
     public static Command Create()
@@ -15,11 +18,20 @@ internal static class ExperimentCommand
         var config = Config();
         var resume = Resume();
         var outDir = CommonOptions.Out("Run folder: results.json, results.md, report.html, models, codes, triggers");
-        var cmd = new Command("experiment", "Run the CIBA experiment (clean model, trigger, poisoned victims, mAP and t-MAP) from a config file") { config, resume, outDir };
+        var shard = Shard();
+        var cmd = new Command("experiment", "Run the CIBA experiment (clean model, trigger, poisoned victims, mAP and t-MAP) from a config file") { config, resume, outDir, shard };
         cmd.SetAction(p =>
         {
             var cfg = ExperimentConfig.Load(p.GetValue(config)!);
             string dir = p.GetValue(outDir)!;
+            if (p.GetValue(shard) is { } s)
+            {
+                var spec = ShardSpec.Parse(s);
+                var outcome = SpectreProgress.Run(progress => new ShardedExperimentRunner(cfg, new RunFolder(dir), RunContext.For(cfg.Validate().Device, progress, CliRunner.Cancel), spec).Run());
+                if (outcome.Results is not null) ResultsTable.Print(outcome.Results);
+                Console.WriteLine($"shard {spec}: {outcome.Computed} units computed, {outcome.Done} of {outcome.Total} done{(outcome.Results is null ? "" : $"; report: {Path.GetFullPath(Path.Combine(dir, "report.html"))}")}");
+                return 0;
+            }
             var results = SpectreProgress.Run(progress => new ExperimentRunner(cfg, dir, progress, CliRunner.Cancel).Run(p.GetValue(resume)));
             ResultsTable.Print(results);
             Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(dir, "report.html"))}");

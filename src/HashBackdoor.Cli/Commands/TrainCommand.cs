@@ -26,6 +26,11 @@ internal static class TrainCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => d.Epochs };
         var batch = new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => d.BatchSize };
         var lr = new Option<double>("--lr") { Description = "Learning rate of the hash layer", DefaultValueFactory = _ => d.LearningRate };
+        var pretrained = new Option<string?>("--pretrained") { Description = "Backbone weights (vgg11, resnet18): imagenet-resnet18 (ImageNet, from a NuGet package) or a torchvision .pth/.safetensors state dict (vgg11 = vgg11_bn); sets --layout (cntk / torchvision) and --normalize" };
+        var inputSize = new Option<int?>("--input-size") { Description = "Resize images (bilinear) to this side inside the model, e.g. 64 for 28 px data and a pretrained backbone (the torchvision and cntk layouts also replicate grey to RGB)" };
+        var layout = new Option<string?>("--layout") { Description = "torchvision: torchvision's ImageNet vgg11_bn / resnet18 (7x7 stem) with its module names; cntk: resnet18 with a third block in layer4 (the imagenet-resnet18 weights); default: the toolkit's own" };
+        var normalize = new Option<string?>("--normalize") { Description = "Normalisation inside the model: none, imagenet, mean-image (default: what --pretrained needs, else none)" };
+        var freeze = new Option<int>("--freeze-stages") { Description = "Keep the first N backbone stages fixed (resnet18: stem, layer1..4; vgg11: block1..5, classifier)", DefaultValueFactory = _ => d.FreezeStages };
         var bbScale = new Option<double>("--backbone-lr-scale") { Description = "Backbone lr as a multiple of --lr", DefaultValueFactory = _ => d.BackboneLrScale };
         var optimizer = new Option<string>("--optimizer") { Description = "adam or sgd", DefaultValueFactory = _ => Name(d.Optimizer) };
         var wd = new Option<double>("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => d.WeightDecay };
@@ -41,6 +46,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a deep hashing model on the protocol's training split. " + RecipeNote)
         {
             dataset, arch, bits, loss, epochs, batch, lr, bbScale, optimizer, wd, schedule, augment, seed, protocolSeed, qpc, tpc, resume, device, outDir,
+            pretrained, inputSize, layout, normalize, freeze,
         };
         cmd.SetAction(p =>
         {
@@ -50,7 +56,7 @@ internal static class TrainCommand
                 var training = new TrainingConfig
                 {
                     Loss = p.GetValue(loss)!, Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
-                    BackboneLrScale = p.GetValue(bbScale), WeightDecay = p.GetValue(wd),
+                    BackboneLrScale = p.GetValue(bbScale), WeightDecay = p.GetValue(wd), FreezeStages = p.GetValue(freeze),
                     Optimizer = ConfigEnumConverter.Parse<OptimizerKind>(p.GetValue(optimizer)!, "training.optimizer"),
                     Schedule = ConfigEnumConverter.Parse<LearningRateSchedule>(p.GetValue(schedule)!, "training.schedule"),
                     Augmentation = ConfigEnumConverter.Parse<AugmentationKind>(p.GetValue(augment)!, "training.augmentation"),
@@ -59,6 +65,7 @@ internal static class TrainCommand
                 return new TrainRequest
                 {
                     Dataset = p.GetValue(dataset)!, Architecture = model.Architecture, Bits = model.Bits, OutDir = p.GetValue(outDir)!,
+                    Pretrained = p.GetValue(pretrained), InputSize = p.GetValue(inputSize), Layout = p.GetValue(layout), Normalization = p.GetValue(normalize),
                     Resume = p.GetValue(resume), Device = p.GetValue(device)!,
                     Protocol = new ProtocolOptions { Seed = p.GetValue(protocolSeed), QueryPerClass = p.GetValue(qpc), TrainPerClass = p.GetValue(tpc) },
                     Trainer = training.ToTrainerOptions(p.GetValue(seed)),

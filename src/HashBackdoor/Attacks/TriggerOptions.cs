@@ -36,14 +36,7 @@ public sealed record TriggerOptions
     /// <summary>Beta of step <paramref name="step"/> (0-based): <c>BetaSchedule[0]</c> while step &lt; Steps/2, then
     /// <c>BetaSchedule[1 + floor((step - Steps/2) * m / (Steps/2))]</c> with m = BetaSchedule.Count - 1 slices (the
     /// reference's thresholds 250k, 300k, ..., 450k with k = Steps/500).</summary>
-    public double BetaAt(int step)
-    {
-        double half = Steps / 2.0;
-        if (BetaSchedule.Count == 1 || step < half) return BetaSchedule[0];
-        int m = BetaSchedule.Count - 1;
-        int slice = (int)Math.Floor((step - half) * m / half);
-        return BetaSchedule[1 + Math.Clamp(slice, 0, m - 1)];
-    }
+    public double BetaAt(int step) => HashBackdoor.Attacks.BetaSchedule.At(BetaSchedule, Steps, step);
 
     /// <summary>Throws <see cref="UsageException"/> naming the first bad option.</summary>
     public TriggerOptions Validate()

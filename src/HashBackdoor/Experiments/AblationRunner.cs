@@ -35,7 +35,7 @@ public static class AblationRunner
         };
 
     /// <summary>Settings whose change leaves the clean model as it is.</summary>
-    private static readonly HashSet<string> AttackOnly = new() { "poisons", "trigger-size", "trigger-steps", "eps", "lambda", "rounds" };
+    internal static readonly HashSet<string> AttackOnly = new() { "poisons", "trigger-size", "trigger-steps", "eps", "lambda", "rounds" };
 
     /// <summary>Parses "name=v1,v2,..." into the setting and its values.</summary>
     public static (string Name, string[] Values) ParseVary(string vary)
@@ -69,7 +69,9 @@ public static class AblationRunner
         // Validate every variant before any training.
         var configs = values.Select(v => (Value: v, Config: Settings[name](baseConfig, v).Validate())).ToList();
         var context = RunContext.For(baseConfig.Device, progress, cancel);
-        Directory.CreateDirectory(outDir);
+        RunKinds.RequireOutputFolder(outDir, "--out", RunKind.Ablation);
+        using var runLock = RunLock.Acquire(outDir);
+        AtomicFile.SweepTemporaryFiles(outDir);
         string? shared = AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
         var points = new List<AblationPoint>();
         var runs = new List<(string Value, IReadOnlyList<RunResult> Runs)>();
@@ -81,16 +83,32 @@ public static class AblationRunner
             points.Add(new AblationPoint(value, results.Summary));
             runs.Add((value, results.Runs));
         }
+        WriteOutputs(name, points, runs, baseConfig, outDir, progress);
+        return points;
+    }
+
+    /// <summary>The folder of the variant <paramref name="value"/> of <paramref name="name"/>.</summary>
+    internal static string VariantDir(string outDir, string name, string value) => Path.Combine(outDir, $"{name}={value.Replace('/', '_')}");
+
+    /// <summary>The folder clean models are shared in when <paramref name="name"/> leaves them unchanged, else null.</summary>
+    internal static string? SharedModelsDir(string outDir, string name) => AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
+
+    /// <summary>Writes ablation.json, ablation.md and the two plots: per value the summaries, each value's t-MAP paired
+    /// against the first value's over the (target, seed) blocks (<paramref name="runs"/>: every value's runs, in order),
+    /// and the queries scored on (<paramref name="scoredConfig"/>'s <c>evaluation.queries</c>).</summary>
+    internal static void WriteOutputs(string name, IReadOnlyList<AblationPoint> points, IReadOnlyList<(string Value, IReadOnlyList<RunResult> Runs)> runs,
+        ExperimentConfig scoredConfig, string outDir, IRunProgress progress)
+    {
+        var queries = scoredConfig.Evaluation.Queries;
         var comparisons = Statistics.ValueComparison.AgainstFirst(runs);
         string scored = queries == QuerySet.Validation ? "validation" : "test";
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, queries = scored, points, comparisons }, RunRecord.Json));
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.md"), AblationMarkdown.Render(name, points, comparisons, queries));
         // error bars: ± one sample standard deviation over the (target, seed) blocks
         string spread = $"{scored} queries, ± sd over blocks";
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{baseConfig.Evaluation.TopK} against {name} ({spread})", width: 820));
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{baseConfig.Evaluation.TopK} against {name} ({spread})", width: 820));
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_tmap.png"), AblationPlot.Render(name, points, "tMAP", $"t-MAP@{scoredConfig.Evaluation.TopK} against {name} ({spread})", width: 820));
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "ablation_map.png"), AblationPlot.Render(name, points, "mAP", $"clean mAP@{scoredConfig.Evaluation.TopK} against {name} ({spread})", width: 820));
         progress.Info($"ablation table and plots: {Path.Combine(outDir, "ablation.md")}, ablation_tmap.png, ablation_map.png");
-        return points;
     }
 
     private static int Int(string v, string name) =>

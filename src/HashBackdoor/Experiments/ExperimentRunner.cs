@@ -48,8 +48,18 @@ public sealed class ExperimentRunner
     private QueryRule Rule => config.Evaluation.QueryRule;
     private int TopK => config.Evaluation.TopK;
 
-    /// <summary>Runs (or resumes) the experiment and returns its results.</summary>
+    /// <summary>Runs (or resumes) the experiment and returns its results. The folder is checked before any work (a file,
+    /// not writable, another kind of run: <see cref="UsageException"/>) and locked for the run (<see cref="RunLock"/>: a
+    /// second process is refused); temporary files a killed run left behind are removed.</summary>
     public ExperimentResults Run(bool resume)
+    {
+        RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
+        using var runLock = folder.Lock();
+        return RunHoldingLock(resume);
+    }
+
+    /// <summary><see cref="Run"/> for a caller that already holds the folder's lock (a shard merging the results).</summary>
+    internal ExperimentResults RunHoldingLock(bool resume)
     {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
@@ -68,11 +78,7 @@ public sealed class ExperimentRunner
         {
             var trainOptions = config.Training.ToTrainerOptions(context.Seeds.For(SeedPurpose.Training, seed));
             using var clean = TrainedModel(spec, trainOptions, split.Train, folder.CleanModelDir(seed), $"seed {seed} clean model");
-            using var surrogateOwned = config.Surrogate.Kind == SurrogateKind.Independent
-                ? TrainedModel(spec with { Architecture = config.Surrogate.Architecture ?? spec.Architecture },
-                    config.Training.ToTrainerOptions(context.Seeds.For(SeedPurpose.Surrogate, seed)) with { Loss = config.Surrogate.Loss ?? config.Training.Loss },
-                    split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
-                : null;
+            using var surrogateOwned = TrainedSurrogate(spec, split, seed);
             var surrogate = surrogateOwned ?? clean;
             var cleanScores = Scores.Of(clean, split, queries, seed, 0, RunFolder.CleanMethod, this);
             using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device);
@@ -93,10 +99,7 @@ public sealed class ExperimentRunner
                 // The clean model with triggered queries: what the patch alone achieves; with the trigger's own effect on
                 // the surrogate (a control: a targeted adversarial patch moves codes toward the anchor).
                 var cleanRun = folder.ReadResult(seed, target, RunFolder.CleanMethod)
-                    ?? folder.WriteResult(Score(clean, cleanScores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0) with
-                    {
-                        TriggerEffect = TriggerEffect.Measure(surrogate, triggered.Images, anchor, trigger, config.Trigger.ToOptions(0)),
-                    });
+                    ?? ScoreClean(clean, cleanScores, triggered, trigger, surrogate, anchor, split, seed, target);
                 runs.Add(Named(cleanRun));
                 overall.Report(++done, $"seed {seed} target {target} clean: t-MAP {cleanRun.TMap:F2}");
 
@@ -151,7 +154,27 @@ public sealed class ExperimentRunner
     }
 
     /// <summary>Poisons, trains the victim, scores it, and records the result.</summary>
-    private RunResult Attack(string method, HashModelSpec spec, HashTrainerOptions trainOptions, ProtocolSplit split, HashModel surrogate,
+    /// <summary>The independent surrogate of <paramref name="seed"/> (its own seed; the transfer threat model's loss and
+    /// architecture when the config names them), trained or read back; null for the twin surrogate (the clean model).</summary>
+    internal HashModel? TrainedSurrogate(HashModelSpec spec, ProtocolSplit split, long seed) => config.Surrogate.Kind == SurrogateKind.Independent
+        ? TrainedModel(spec with { Architecture = config.Surrogate.Architecture ?? spec.Architecture },
+            config.Training.ToTrainerOptions(context.Seeds.For(SeedPurpose.Surrogate, seed)) with { Loss = config.Surrogate.Loss ?? config.Training.Loss },
+            split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
+        : null;
+
+    /// <summary>The queries the run reports on (<see cref="ExperimentConfig.Queries"/>).</summary>
+    internal ImageDataset Queries(ProtocolSplit split) => config.Queries(split);
+
+    /// <summary>The clean model with triggered queries (what the patch alone achieves), with the trigger's own effect on
+    /// the surrogate (a control: a targeted adversarial patch moves codes toward the anchor); recorded in the folder.</summary>
+    internal RunResult ScoreClean(HashModel clean, Scores scores, ImageDataset triggered, PatchTrigger trigger, HashModel surrogate, Tensor anchor,
+        ProtocolSplit split, long seed, int target) =>
+        folder.WriteResult(Score(clean, scores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0) with
+        {
+            TriggerEffect = TriggerEffect.Measure(surrogate, triggered.Images, anchor, trigger, config.Trigger.ToOptions(0)),
+        });
+
+    internal RunResult Attack(string method, HashModelSpec spec, HashTrainerOptions trainOptions, ProtocolSplit split, HashModel surrogate,
         PatchTrigger trigger, ImageDataset triggered, long seed, int target)
     {
         var sw = Stopwatch.StartNew();
@@ -176,7 +199,7 @@ public sealed class ExperimentRunner
     /// training codes); the adversarial images and their codes are written to the method's folder. mAP and the chance
     /// level are the clean model's (the attack does not change the model); the budget row measures the perturbation.
     /// </summary>
-    private RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, Scores cleanScores, RunResult cleanRun,
+    internal RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, Scores cleanScores, RunResult cleanRun,
         ImageDataset triggered, ProtocolSplit split, long seed, int target)
     {
         var sw = Stopwatch.StartNew();
@@ -208,7 +231,7 @@ public sealed class ExperimentRunner
     }
 
     /// <summary>A model's database and clean-query codes (written to the folder), its index and clean mAP.</summary>
-    private sealed record Scores(EncodedSet Database, HammingIndex Index, double Map)
+    internal sealed record Scores(EncodedSet Database, HammingIndex Index, double Map)
     {
         public static Scores Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentRunner run)
         {
@@ -220,7 +243,7 @@ public sealed class ExperimentRunner
     }
 
     /// <summary>t-MAP of the triggered queries (codes written to the folder) beside the model's clean mAP.</summary>
-    private RunResult Score(HashModel model, Scores scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
+    internal RunResult Score(HashModel model, Scores scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
         long seed, int target, string method, double seconds)
     {
         var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
@@ -237,7 +260,7 @@ public sealed class ExperimentRunner
         };
     }
 
-    private EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
+    internal EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
     {
         var encoded = RetrievalScoring.Encode(model, set, Progress, label, transform);
         RunFolder.WriteCodes(codesPath, encoded.Codes);
@@ -246,7 +269,7 @@ public sealed class ExperimentRunner
 
     /// <summary>The model in <paramref name="dir"/> when it was trained with these options' seed and epochs, else trained
     /// (resuming from its epoch checkpoint) and saved.</summary>
-    private HashModel TrainedModel(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, string dir, string label, TrainingSetPlan? plan = null)
+    internal HashModel TrainedModel(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, string dir, string label, TrainingSetPlan? plan = null)
     {
         string path = RunFolder.ModelFileIn(dir);
         if (File.Exists(path))
@@ -268,7 +291,7 @@ public sealed class ExperimentRunner
     }
 
     /// <summary>The target's trigger: read back from the folder, or optimised on the surrogate and saved.</summary>
-    private PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target)
+    internal PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target)
     {
         string bin = folder.TriggerPath(seed, target);
         if (File.Exists(bin)) return PatchTrigger.Load(bin);
@@ -282,7 +305,7 @@ public sealed class ExperimentRunner
 
     /// <summary>The attack's poison set: read back from the run folder when an earlier (interrupted) run saved it, else
     /// computed and saved with its indices.</summary>
-    private PoisonSet Poison(string method, ImageDataset train, PatchTrigger trigger, HashModel surrogate, int target, long seed)
+    internal PoisonSet Poison(string method, ImageDataset train, PatchTrigger trigger, HashModel surrogate, int target, long seed)
     {
         var saved = folder.ReadPoison(seed, target, method, train, trigger);
         if (saved is not null) return saved;

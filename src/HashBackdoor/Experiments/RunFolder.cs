@@ -16,7 +16,7 @@ namespace HashBackdoor.Experiments;
 /// its folder name replaces '+' by '_' (tri+noise -> tri_noise). Clean models and surrogates live under
 /// <see cref="ModelsRoot"/>, which ablations over attack settings share between their variants.
 /// </remarks>
-public sealed class RunFolder
+public sealed partial class RunFolder
 {
     /// <summary>The resolved config record.</summary>
     public const string ResolvedConfigName = "config.resolved.json";

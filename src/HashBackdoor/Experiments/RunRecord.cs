@@ -43,5 +43,25 @@ public sealed record RunRecord
 
     /// <summary>A one-line description of this machine, for reports.</summary>
     public static string DescribeMachine() =>
-        $"{Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, torch threads {TorchSharp.torch.get_num_threads()}";
+        $"{Cpu()}, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, torch threads {TorchSharp.torch.get_num_threads()}";
+
+    /// <summary>The CPU model and its widest vector unit (results differ slightly between AVX2 and AVX-512 kernels), from
+    /// /proc/cpuinfo on Linux; the architecture name elsewhere.</summary>
+    internal static string Cpu()
+    {
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+            {
+                var lines = File.ReadLines("/proc/cpuinfo").Take(64).ToList();
+                string model = lines.FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+                string flags = " " + (lines.FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(':', 2)[1] ?? "") + " ";
+                string vector = flags.Contains(" avx512f ") ? "AVX-512" : flags.Contains(" avx2 ") ? "AVX2" : "no AVX2";
+                return $"{model} ({vector})";
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+    }
 }

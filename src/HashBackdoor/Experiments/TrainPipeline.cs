@@ -16,16 +16,19 @@ public static class TrainPipeline
     {
         request.Trainer.Validate();
         // Architecture and bits are checked before any data is loaded; the geometry comes from the data below.
-        new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1).Validate();
+        WithBackbone(new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1), request).Validate();
         var context = RunContext.For(request.Device, progress, cancel);
         TorchRuntime.Configure();
         string outDir = Path.GetFullPath(request.OutDir);
         if (File.Exists(Path.Combine(outDir, RunRecord.ModelFileName)) && !request.Resume)
             throw new UsageException($"--out {request.OutDir}: already holds a trained model; choose another folder or pass --resume");
+        RunKinds.RequireOutputFolder(request.OutDir, "--out", RunKind.Train);
+        using var runLock = RunLock.Acquire(outDir);
+        AtomicFile.SweepTemporaryFiles(outDir);
 
         using var data = DatasetCatalog.Load(request.Dataset);
         using var split = RetrievalProtocol.Apply(data, request.Protocol);
-        var spec = new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses).Validate();
+        var spec = WithBackbone(new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses), request).Validate();
         progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}");
 
         var sw = Stopwatch.StartNew();
@@ -43,7 +46,11 @@ public static class TrainPipeline
         return outDir;
     }
 
-    /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed, and trains it
+    private static HashModelSpec WithBackbone(HashModelSpec spec, TrainRequest r) =>
+        spec with { Pretrained = r.Pretrained, InputSize = r.InputSize, Layout = r.Layout, Normalization = r.Normalization };
+
+    /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed (the backbone's
+    /// from <see cref="HashModelSpec.Pretrained"/> when set), and trains it
     /// on <paramref name="context"/>'s device, reporting to its progress and stopping on its cancellation token.
     /// Two calls with the same seed start from the same weights (the victim and the clean model share them).</summary>
     /// <param name="spec">Model to build.</param>
@@ -59,7 +66,7 @@ public static class TrainPipeline
         string? checkpointDir, bool resume, string label, TrainingSetPlan? plan = null, Tensor? images = null)
     {
         TorchRuntime.Seed(options.Seed);
-        var model = new HashModel(spec);
+        var model = HashModel.Create(spec);
         model.to(context.Device);
         using var step = context.Step($"{label}: {options.Epochs} epochs", options.Epochs);
         new HashTrainer(options).Train(model, images ?? train.Images, train.Labels, plan, checkpointDir, resume,

@@ -17,10 +17,9 @@ public static class TrainingCheckpoint
     {
         Directory.CreateDirectory(dir);
         ModelFile.Save(Path.Combine(dir, $"model.hbm"), model, new ModelMetadata { Spec = model.Spec, Loss = options.Loss, EpochsTrained = epochsDone, Seed = options.Seed });
-        string opt = Path.Combine(dir, "optimizer.bin");
-        string tmp = Path.Combine(dir, $".optimizer.{Environment.ProcessId}.tmp");
-        optimizer.save_state_dict(tmp);
-        File.Move(tmp, opt, overwrite: true);
+        // TorchSharp writes the optimizer state to a file name: through a temporary name, fsynced and renamed, removed on
+        // failure (full disk, permission), like every other file.
+        AtomicFile.WriteVia(Path.Combine(dir, "optimizer.bin"), tmp => optimizer.save_state_dict(tmp));
         AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(new State(epochsDone, options)));
     }
 

@@ -123,8 +123,13 @@ public class PairedStatisticsTests
         var flat = PairedComparison.Of("ciba", "tri+adv", "tMap", new[] { (10.0, 11.0), (12.0, 11.0), (9.0, 9.5), (15.0, 14.0) });
         Assert.False(flat.Significant);
         Assert.Equal("no significant difference", flat.Verdict);
-        var down = PairedComparison.Of("a", "b", "tMap", new[] { (1.0, 5.0), (2.0, 6.0), (0.0, 7.0) });
+        var down = PairedComparison.Of("a", "b", "tMap", new[] { (1.0, 5.0), (2.0, 6.0), (0.0, 7.0), (1.0, 4.0), (3.0, 9.0), (2.0, 8.5) });
         Assert.Equal("a below b", down.Verdict);
+        // Three blocks all one way: the bootstrap interval excludes 0, but p = 2/8 = 0.25, so not significant.
+        var few = PairedComparison.Of("a", "b", "tMap", new[] { (1.0, 5.0), (2.0, 7.0), (0.0, 7.0) });
+        Assert.True(few.Upper < 0);
+        Assert.Equal(0.25, few.PValue, 12);
+        Assert.Equal("no significant difference", few.Verdict);
     }
 }
 

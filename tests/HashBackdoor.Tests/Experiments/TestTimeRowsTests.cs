@@ -124,6 +124,25 @@ public class TestTimeRowsTests : IDisposable
     }
 
     [Fact]
+    public void TestTimeRowsRunAsShardsGiveTheUnshardedResults()
+    {
+        var config = Config with { Methods = Array.Empty<string>() };
+        var plain = new ExperimentRunner(config, tmp["plain"], RunProgress.None).Run(resume: false);
+        var context = RunContext.For("cpu", RunProgress.None, default);
+        var units = HashBackdoor.Experiments.Sharding.ExperimentGrid.Units(config).Select(u => u.Id).ToArray();
+        Assert.Contains("seed-0.target-0.dhta", units);
+        Assert.Contains("seed-0.target-0.p2p", units);
+        var first = new HashBackdoor.Experiments.Sharding.ShardedExperimentRunner(config, new RunFolder(tmp["sharded"]), context, new(0, 2)).Run();
+        Assert.Null(first.Results);
+        var second = new HashBackdoor.Experiments.Sharding.ShardedExperimentRunner(config, new RunFolder(tmp["sharded"]), context, new(1, 2)).Run();
+        Assert.NotNull(second.Results);
+        Assert.Equal(plain.Runs.Select(r => r with { Seconds = 0 }), second.Results!.Runs.Select(r => r with { Seconds = 0 }));
+        Assert.Equal(File.ReadAllBytes(new RunFolder(tmp["plain"]).AdversarialQueriesPath(0, 0, "dhta")),
+            File.ReadAllBytes(new RunFolder(tmp["sharded"]).AdversarialQueriesPath(0, 0, "dhta")));
+        Assert.Equal(File.ReadAllBytes(new RunFolder(tmp["plain"]).AnchorPath(0, 0)), File.ReadAllBytes(new RunFolder(tmp["sharded"]).AnchorPath(0, 0)));
+    }
+
+    [Fact]
     public void SignsUnpackThePackedCodesAndSpacedRowsCoverTheRange()
     {
         // 16 bits across two bytes; an exact 0 is packed as bit 0 and comes back as -1.

@@ -10,6 +10,18 @@ internal sealed record CliResult(int ExitCode, string Out, string Err)
     /// <summary>Non-empty lines written to stderr.</summary>
     public string[] ErrLines => Err.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray();
 
+    /// <summary>Asserts that a run that failed after reporting progress (progress lines go to stderr when it is not a
+    /// terminal) ends with exactly one error line, the last, without a stack trace, and returns it.</summary>
+    public string FinalErrorLine()
+    {
+        var lines = ErrLines;
+        Assert.True(lines.Length > 0, "nothing on stderr");
+        Assert.Single(lines, l => l.StartsWith("hashbd: "));
+        Assert.DoesNotContain(lines, l => l.Contains("   at ") || l.Contains("Exception"));
+        Assert.StartsWith("hashbd: error: ", lines[^1]);
+        return lines[^1];
+    }
+
     /// <summary>Asserts that stderr holds exactly one line, an error without a stack trace, and returns it.</summary>
     public string SingleErrorLine()
     {

@@ -187,6 +187,21 @@ public class ConfigValidationTests : IDisposable
     }
 
     [Fact]
+    public void PretrainedBackboneKeysReachTheModelSpec()
+    {
+        string path = Write("pretrained.yaml", "name: x\nmodel:\n  architecture: resnet18\n  pretrained: imagenet-resnet18\n  inputSize: 64\ntraining:\n  freezeStages: 2\n  backboneLrScale: 0.1\n");
+        var c = ExperimentConfig.Load(path);
+        var spec = c.Model.Spec(1, 28, 28, 10);
+        Assert.Equal("imagenet-resnet18", spec.Pretrained);
+        Assert.Equal(64, spec.InputSize);
+        Assert.Equal("cntk", spec.Layout);                       // implied by the pretrained source
+        var o = c.Training.ToTrainerOptions(0);
+        Assert.Equal(2, o.FreezeStages);
+        Assert.Equal(0.1, o.BackboneLrScale);
+        Assert.Contains("training.freezeStages -1", LoadFails(Write("freeze.yaml", "name: x\ntraining:\n  freezeStages: -1\n")));
+    }
+
+    [Fact]
     public void TransferSurrogateAndCheckerboardTriggerLoad()
     {
         string path = Write("transfer.yaml", "name: x\nsurrogate:\n  kind: independent\n  loss: hashnet\n  architecture: small-cnn-wide\ntrigger:\n  init: checkerboard\n");

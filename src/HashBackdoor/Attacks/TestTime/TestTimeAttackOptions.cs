@@ -47,14 +47,7 @@ public sealed record TestTimeAttackOptions
     public double EffectiveStepSize => StepSize ?? Epsilon / 4;
 
     /// <summary>Beta of step <paramref name="step"/> (0-based), from <see cref="BetaSchedule"/> as described there.</summary>
-    public double BetaAt(int step)
-    {
-        double half = Steps / 2.0;
-        if (BetaSchedule.Count == 1 || step < half) return BetaSchedule[0];
-        int m = BetaSchedule.Count - 1;
-        int slice = (int)Math.Floor((step - half) * m / half);
-        return BetaSchedule[1 + Math.Clamp(slice, 0, m - 1)];
-    }
+    public double BetaAt(int step) => HashBackdoor.Attacks.BetaSchedule.At(BetaSchedule, Steps, step);
 
     /// <summary>Throws <see cref="UsageException"/> naming the first bad option by its flag.</summary>
     public TestTimeAttackOptions Validate()

@@ -13,6 +13,18 @@ public sealed record ModelConfig
     /// <summary>Code length K, a multiple of 8. Default 48.</summary>
     public int Bits { get; init; } = 48;
 
+    /// <summary>Pretrained backbone weights (vgg11, resnet18): imagenet-resnet18 (from a NuGet package) or a torchvision
+    /// .pth/.safetensors state dict; null: trained from scratch (<see cref="HashModelSpec.Pretrained"/>).</summary>
+    public string? Pretrained { get; init; }
+    /// <summary>Side the model resizes its input to (<see cref="HashModelSpec.InputSize"/>); null: the images' own.</summary>
+    public int? InputSize { get; init; }
+    /// <summary>Module layout (<see cref="HashModelSpec.Layout"/>): torchvision or cntk; null: the toolkit's own or what
+    /// <see cref="Pretrained"/> needs.</summary>
+    public string? Layout { get; init; }
+    /// <summary>Normalisation inside the model (<see cref="HashModelSpec.Normalization"/>): none, imagenet, mean-image;
+    /// null: what <see cref="Pretrained"/> needs, else none.</summary>
+    public string? Normalization { get; init; }
+
     /// <summary>Throws <see cref="UsageException"/> naming the first bad key (model.architecture, model.bits).</summary>
     public ModelConfig Validate()
     {
@@ -25,5 +37,8 @@ public sealed record ModelConfig
 
     /// <summary>The model spec for images of the given geometry.</summary>
     public HashModelSpec Spec(int channels, int height, int width, int classes) =>
-        new HashModelSpec(Architecture, Bits, channels, height, width, classes).Validate();
+        new HashModelSpec(Architecture, Bits, channels, height, width, classes)
+        {
+            Pretrained = Pretrained, InputSize = InputSize, Layout = Layout, Normalization = Normalization,
+        }.Validate();
 }

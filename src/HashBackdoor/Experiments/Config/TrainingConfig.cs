@@ -25,6 +25,9 @@ public sealed record TrainingConfig
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Backbone learning rate as a multiple of <see cref="LearningRate"/> (reference: 0.1). Default 1.</summary>
     public double BackboneLrScale { get; init; } = 1.0;
+    /// <summary>Backbone stages kept fixed during training (pretrained backbones: the paper's recipe fine-tunes the rest).
+    /// Default 0.</summary>
+    public int FreezeStages { get; init; }
     /// <summary>SGD momentum. Default 0.9.</summary>
     public double Momentum { get; init; } = 0.9;
     /// <summary>Weight decay. Default 0.</summary>
@@ -43,7 +46,7 @@ public sealed record TrainingConfig
         Loss = Loss, Quantization = Quantization, Epochs = Epochs, BatchSize = BatchSize,
         Optimizer = ConfigEnumConverter.NameOf(Optimizer), LearningRate = LearningRate, BackboneLrScale = BackboneLrScale,
         Momentum = Momentum, WeightDecay = WeightDecay, Schedule = ConfigEnumConverter.NameOf(Schedule),
-        Augmentation = ConfigEnumConverter.NameOf(Augmentation), Seed = seed,
+        Augmentation = ConfigEnumConverter.NameOf(Augmentation), Seed = seed, FreezeStages = FreezeStages,
     };
 
     /// <summary>The section for the trainer options <paramref name="options"/> (their seed is dropped: the run sets it).</summary>
@@ -54,6 +57,7 @@ public sealed record TrainingConfig
         BackboneLrScale = options.BackboneLrScale, Momentum = options.Momentum, WeightDecay = options.WeightDecay,
         Schedule = ConfigEnumConverter.Parse<LearningRateSchedule>(options.Schedule, "training.schedule"),
         Augmentation = ConfigEnumConverter.Parse<AugmentationKind>(options.Augmentation, "training.augmentation"),
+        FreezeStages = options.FreezeStages,
     };
 
     /// <summary>Code written against the trainer's options keeps working (their seed is dropped: the run sets it).</summary>
@@ -65,6 +69,7 @@ public sealed record TrainingConfig
         if (Epochs < 1) throw new UsageException($"training.epochs {Epochs}: must be at least 1");
         if (BatchSize < 2) throw new UsageException($"training.batchSize {BatchSize}: must be at least 2 (pairwise losses need pairs)");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new UsageException($"training.learningRate {LearningRate}: must be positive");
+        if (FreezeStages < 0) throw new UsageException($"training.freezeStages {FreezeStages}: must be at least 0");
         if (!(BackboneLrScale >= 0) || double.IsInfinity(BackboneLrScale)) throw new UsageException($"training.backboneLrScale {BackboneLrScale}: must be >= 0");
         if (!(Momentum >= 0) || double.IsInfinity(Momentum)) throw new UsageException($"training.momentum {Momentum}: must be >= 0");
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new UsageException($"training.weightDecay {WeightDecay}: must be >= 0");

@@ -17,7 +17,8 @@ public static class ComparisonTable
     /// <summary>The header sentence printed above the table.</summary>
     public const string Legend = "Paired over (target, seed) blocks: mean difference in percentage points with its 95% percentile "
         + "bootstrap interval (10,000 resamples), blocks won, and the two-sided Wilcoxon signed-rank p-value (exact without ties, "
-        + "else normal with tie and continuity corrections). An interval that holds 0 reads \"no significant difference\".";
+        + "else normal with tie and continuity corrections). A difference is called significant only when the interval excludes 0 "
+        + "and p < 0.05 (with fewer than 6 blocks the signed-rank test cannot reach that); otherwise it reads \"no significant difference\".";
 
     /// <summary>Markdown table, one row per comparison.</summary>
     public static string Markdown(IReadOnlyList<PairedComparison> rows)

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Serialization;
+using HashBackdoor.Defenses;
+
+namespace HashBackdoor.Experiments.Reports;
+
+/// <summary>One defense run on one attack run: the figures the matrix reads.</summary>
+public sealed record DefenseRunFigures
+{
+    [JsonPropertyName("method")] public required string Method { get; init; }
+    [JsonPropertyName("defense")] public required string Defense { get; init; }
+    [JsonPropertyName("seed")] public long Seed { get; init; }
+    [JsonPropertyName("target")] public int Target { get; init; }
+    /// <summary>Clean mAP@R after the defense, percent (NaN: not applicable).</summary>
+    [JsonPropertyName("mAPAfter")] public double MapAfter { get; init; }
+    /// <summary>t-MAP@R after the defense, percent (NaN: not applicable).</summary>
+    [JsonPropertyName("tMAPAfter")] public double TMapAfter { get; init; }
+    /// <summary>Detection ROC AUC (NaN: the defense detects nothing, or nothing to detect).</summary>
+    [JsonPropertyName("detectionAUC")] public double DetectionAuc { get; init; }
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+
+    /// <summary>The matrix cells of <paramref name="result"/>.</summary>
+    public static DefenseRunFigures From(string method, long seed, int target, DefenseResult result) => new()
+    {
+        Method = method, Defense = result.Defense, Seed = seed, Target = target, Seconds = result.Seconds,
+        MapAfter = result.Figure(DefenseFigures.MapAfter), TMapAfter = result.Figure(DefenseFigures.TMapAfter),
+        DetectionAuc = result.Figure(DefenseFigures.DetectionAuc),
+    };
+}
+
+/// <summary>A cell of the attack x defense matrix: mean and sample standard deviation over targets x seeds of each
+/// figure (NaN values left out; a figure with no value is NaN).</summary>
+public sealed record DefenseMatrixCell(string Method, string Defense, int Runs, double MapAfter, double MapAfterStd,
+    double TMapAfter, double TMapAfterStd, double DetectionAuc, double DetectionAucStd, double Seconds);
+
+/// <summary>
+/// The attack x defense matrix of issue 11: rows are attack methods, columns defenses, each cell clean mAP after,
+/// t-MAP after and detection AUC with their spread over targets and seeds. Built from per-run figures, rendered as
+/// Markdown (for results.md and docs/defenses.md).
+/// </summary>
+public static class DefenseMatrix
+{
+    /// <summary>Cells in the order methods and defenses first appear.</summary>
+    public static IReadOnlyList<DefenseMatrixCell> Cells(IEnumerable<DefenseRunFigures> runs) => runs
+        .GroupBy(r => (r.Method, r.Defense))
+        .Select(g =>
+        {
+            var (m, ms) = Stats(g.Select(r => r.MapAfter));
+            var (t, ts) = Stats(g.Select(r => r.TMapAfter));
+            var (a, asd) = Stats(g.Select(r => r.DetectionAuc));
+            return new DefenseMatrixCell(g.Key.Method, g.Key.Defense, g.Count(), m, ms, t, ts, a, asd, g.Sum(r => r.Seconds));
+        }).ToList();
+
+    /// <summary>Markdown table: one row per method, one column per defense, cells "mAP / t-MAP / AUC" (mean ± sd when
+    /// there is more than one run; "–" for not applicable).</summary>
+    public static string Markdown(IReadOnlyList<DefenseMatrixCell> cells)
+    {
+        var methods = cells.Select(c => c.Method).Distinct().ToList();
+        var defenses = cells.Select(c => c.Defense).Distinct().ToList();
+        var sb = new StringBuilder();
+        sb.Append("| method | ").Append(string.Join(" | ", defenses)).AppendLine(" |");
+        sb.Append("|---|").Append(string.Concat(defenses.Select(_ => "---|"))).AppendLine();
+        foreach (var m in methods)
+        {
+            sb.Append("| ").Append(m).Append(" |");
+            foreach (var d in defenses)
+            {
+                var c = cells.FirstOrDefault(x => x.Method == m && x.Defense == d);
+                sb.Append(' ').Append(c is null ? "not run" : $"{Format(c.MapAfter, c.MapAfterStd, c.Runs, 1)} / {Format(c.TMapAfter, c.TMapAfterStd, c.Runs, 1)} / {Format(c.DetectionAuc, c.DetectionAucStd, c.Runs, 3)}").Append(" |");
+            }
+            sb.AppendLine();
+        }
+        sb.AppendLine().AppendLine("Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds; – = not applicable.");
+        return sb.ToString();
+    }
+
+    private static string Format(double mean, double std, int runs, int digits)
+    {
+        if (double.IsNaN(mean)) return "–";
+        string f = "F" + digits.ToString(CultureInfo.InvariantCulture);
+        return runs > 1 ? $"{mean.ToString(f, CultureInfo.InvariantCulture)} ± {std.ToString(f, CultureInfo.InvariantCulture)}" : mean.ToString(f, CultureInfo.InvariantCulture);
+    }
+
+    private static (double Mean, double Std) Stats(IEnumerable<double> values)
+    {
+        var v = values.Where(x => !double.IsNaN(x)).ToArray();
+        return v.Length == 0 ? (double.NaN, double.NaN) : (v.Average(), MethodSummary.Std(v));
+    }
+}
