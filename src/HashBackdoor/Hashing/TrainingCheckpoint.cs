@@ -6,8 +6,9 @@ namespace HashBackdoor.Hashing;
 
 /// <summary>
 /// An epoch checkpoint in a folder: model.hbm (a <see cref="ModelFile"/>), optimizer.bin (TorchSharp optimizer state) and
-/// state.json (epochs completed). state.json is written last, so a checkpoint is complete exactly when it names an epoch
-/// whose files carry that same epoch.
+/// state.json (epochs completed). Saving removes state.json first and writes it last, so a kill between the files leaves
+/// no checkpoint (the run starts over, with the same seeds and therefore the same result) instead of a model of one epoch
+/// beside the state of another: a checkpoint exists exactly when all three files belong to the epoch state.json names.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -16,6 +17,7 @@ public static class TrainingCheckpoint
     public static void Save(string dir, HashModel model, TorchSharp.Modules.OptimizerHelper optimizer, int epochsDone, HashTrainerOptions options)
     {
         Directory.CreateDirectory(dir);
+        File.Delete(Path.Combine(dir, "state.json"));
         ModelFile.Save(Path.Combine(dir, $"model.hbm"), model, new ModelMetadata { Spec = model.Spec, Loss = options.Loss, EpochsTrained = epochsDone, Seed = options.Seed });
         // TorchSharp writes the optimizer state to a file name: through a temporary name, fsynced and renamed, removed on
         // failure (full disk, permission), like every other file.
