@@ -29,7 +29,6 @@ public static class CliRunner
         try
         {
             Cancel = cts.Token;
-            HashBackdoor.Experiments.CliCancellation.Token = cts.Token;
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)

@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(AblateCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(AttackQueriesCommand.Create());
         return CliRunner.Invoke(root, args);
     }
 }

@@ -18,7 +18,7 @@ internal static class AblateCommand
             var cfg = ExperimentConfig.Load(p.GetValue(config)!);
             string dir = p.GetValue(outDir)!;
             AblationRunner.ParseVary(p.GetValue(vary)!);
-            SpectreProgress.Run(progress => AblationRunner.Run(cfg, p.GetValue(vary)!, dir, p.GetValue(resume), progress));
+            SpectreProgress.Run(progress => AblationRunner.Run(cfg, p.GetValue(vary)!, dir, p.GetValue(resume), progress, CliRunner.Cancel));
             Console.WriteLine(File.ReadAllText(Path.Combine(dir, "ablation.md")));
             Console.WriteLine($"plots: {Path.GetFullPath(Path.Combine(dir, "ablation_tmap.png"))}, {Path.GetFullPath(Path.Combine(dir, "ablation_map.png"))}");
             return 0;

@@ -17,17 +17,13 @@ internal static class EvaluateCommand
         var cmd = new Command("evaluate", "Encode query and database, rank by Hamming distance, write metrics.json and codes") { model, topk, rule, device, outDir };
         cmd.SetAction(p =>
         {
-            var options = new EvaluateOptions { TopK = p.GetValue(topk), Rule = ParseRule(p.GetValue(rule)!), Device = p.GetValue(device)! };
-            SpectreProgress.Run(progress => EvaluatePipeline.Run(p.GetValue(model)!, p.GetValue(outDir)!, options, progress));
+            var options = FlagErrors.Run(FlagErrors.Evaluate, () => new EvaluateOptions
+            {
+                TopK = p.GetValue(topk), Rule = ConfigEnumConverter.Parse<QueryRule>(p.GetValue(rule)!, "evaluation.queryRule"), Device = p.GetValue(device)!,
+            });
+            SpectreProgress.Run(progress => FlagErrors.Run(FlagErrors.Evaluate, () => EvaluatePipeline.Run(p.GetValue(model)!, p.GetValue(outDir)!, options, progress)));
             return 0;
         });
         return cmd;
     }
-
-    public static QueryRule ParseRule(string s) => s switch
-    {
-        "skip" => QueryRule.Skip,
-        "zero" => QueryRule.Zero,
-        _ => throw new UsageException($"--query-rule {s}: unknown rule (skip, zero)"),
-    };
 }

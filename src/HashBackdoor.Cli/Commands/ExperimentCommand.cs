@@ -20,7 +20,7 @@ internal static class ExperimentCommand
         {
             var cfg = ExperimentConfig.Load(p.GetValue(config)!);
             string dir = p.GetValue(outDir)!;
-            var results = SpectreProgress.Run(progress => new ExperimentRunner(cfg, dir, progress).Run(p.GetValue(resume)));
+            var results = SpectreProgress.Run(progress => new ExperimentRunner(cfg, dir, progress, CliRunner.Cancel).Run(p.GetValue(resume)));
             ResultsTable.Print(results);
             Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(dir, "report.html"))}");
             return 0;

@@ -22,8 +22,9 @@ public static class AnchorCode
         if (codes.dim() != 2) throw new ArgumentException($"codes must be [N,K], got [{string.Join(",", codes.shape)}]");
         if (labels.dim() != 2 || labels.shape[0] != codes.shape[0])
             throw new ArgumentException($"labels must be [N,C] with N={codes.shape[0]}, got [{string.Join(",", labels.shape)}]");
+        AttackValidation.TargetClass(target, (int)labels.shape[1]);
         using var scope = NewDisposeScope();
-        var rows = AttackValidation.TargetRows(labels, target).to(codes.device);
+        var rows = TargetRows.Mask(labels, target).to(codes.device);
         long voters = rows.sum().item<long>();
         if (voters == 0)
             throw new UsageException($"targets {target}: no training image is labelled with class {target} alone; the anchor code needs at least one");

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using SkiaSharp;
 using static TorchSharp.torch;
 
 namespace HashBackdoor.Attacks;
@@ -11,34 +9,9 @@ namespace HashBackdoor.Attacks;
 /// </summary>
 public static class AttackImages
 {
-    /// <summary>PNG of one image float [C, H, W] in 0..1 (C = 1: grey, C = 3: RGB), enlarged <paramref name="scale"/> times.
-    /// Values are clamped to 0..1 and rounded to 0..255.</summary>
-    public static byte[] Png(Tensor image, int scale = 1)
-    {
-        if (image.dim() != 3) throw new ArgumentException($"an image must be [C,H,W], got [{string.Join(",", image.shape)}]");
-        if (scale < 1) throw new ArgumentOutOfRangeException(nameof(scale), scale, "scale must be at least 1");
-        int c = (int)image.shape[0];
-        if (c is not (1 or 3)) throw new ArgumentException($"only 1- or 3-channel images can be drawn as PNG, got {c} channels");
-        using var scope = NewDisposeScope();
-        var img = image.detach().cpu().to_type(ScalarType.Float32).clamp(0, 1).mul(255).round().to_type(ScalarType.Byte);
-        if (scale > 1) img = img.repeat_interleave(scale, 1).repeat_interleave(scale, 2);
-        int h = (int)img.shape[1], w = (int)img.shape[2];
-        var hwc = img.permute(1, 2, 0);
-        var colorType = SKColorType.Gray8;
-        if (c == 3)
-        {
-            hwc = cat(new[] { hwc, full(new long[] { h, w, 1 }, 255, dtype: ScalarType.Byte) }, 2);
-            colorType = SKColorType.Rgba8888;
-        }
-        byte[] pixels = hwc.contiguous().data<byte>().ToArray();
-        int rowBytes = w * (c == 3 ? 4 : 1);
-        using var bitmap = new SKBitmap(new SKImageInfo(w, h, colorType, SKAlphaType.Opaque));
-        IntPtr dst = bitmap.GetPixels();
-        for (int row = 0; row < h; row++)
-            Marshal.Copy(pixels, row * rowBytes, dst + row * bitmap.RowBytes, rowBytes);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
-    }
+    /// <summary>PNG of one image float [C, H, W] in 0..1 (C = 1: grey, C = 3: RGB), enlarged <paramref name="scale"/> times
+    /// (<see cref="TensorPng.Encode"/>).</summary>
+    public static byte[] Png(Tensor image, int scale = 1) => TensorPng.Encode(image, scale);
 
     /// <summary>
     /// A strip for row <paramref name="row"/> of <paramref name="set"/>: original | perturbation | poisoned image, separated

@@ -4,8 +4,9 @@ using static TorchSharp.torch;
 namespace HashBackdoor.Attacks;
 
 /// <summary>
-/// Checks shared by the attack components. Each failure is a <see cref="UsageException"/> with one line that names the
-/// option at fault by its command-line flag (the flags are listed in docs/attacks.md).
+/// Checks shared by the attack components, each made where a value enters. Each failure is a
+/// <see cref="UsageException"/> with one line that names the config key at fault (trigger.size, targets, poison.count,
+/// perturbation.epsilon).
 /// </summary>
 public static class AttackValidation
 {
@@ -46,23 +47,17 @@ public static class AttackValidation
             throw new UsageException($"poison.count {count}: the target class {target} has only {classCount} training images");
     }
 
-    /// <summary>Bool [N]: rows whose multi-hot label equals the one-hot of <paramref name="target"/> exactly
-    /// (the target class alone). Validates the target first.</summary>
+    /// <summary>Validates the target, then <see cref="Attacks.TargetRows.Mask"/> (kept for existing callers).</summary>
     public static Tensor TargetRows(Tensor labels, int target)
     {
         TargetClass(target, (int)labels.shape[1]);
-        using var scope = NewDisposeScope();
-        var onehot = zeros(labels.shape[1], dtype: labels.dtype, device: labels.device);
-        onehot[target] = tensor(1f, dtype: labels.dtype, device: labels.device);
-        return labels.eq(onehot.unsqueeze(0)).all(1).MoveToOuterDisposeScope();
+        return Attacks.TargetRows.Mask(labels, target);
     }
 
-    /// <summary>Indices (ascending) of the training images labelled with the target class alone.</summary>
+    /// <summary>Validates the target, then <see cref="Attacks.TargetRows.Indices"/> (kept for existing callers).</summary>
     public static long[] TargetIndices(ImageDataset train, int target)
     {
-        using var scope = NewDisposeScope();
-        var rows = TargetRows(train.Labels, target);
-        var idx = rows.nonzero().view(-1).to_type(ScalarType.Int64).cpu();
-        return idx.data<long>().ToArray();
+        TargetClass(target, train.NumClasses);
+        return Attacks.TargetRows.Indices(train, target);
     }
 }

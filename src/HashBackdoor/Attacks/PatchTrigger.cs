@@ -52,6 +52,23 @@ public sealed class PatchTrigger : IDisposable
         return new PatchTrigger(full(new long[] { channels, size, size }, value, dtype: ScalarType.Float32));
     }
 
+    /// <summary>A black-and-white checkerboard patch of side <paramref name="size"/> (every channel alike): pixel (i, j)
+    /// is 1 where i + j is even (the top-left pixel is white), else 0. The fixed high-contrast trigger of BadNets-style
+    /// attacks, and the start of the optimisation with <see cref="TriggerInit.Checkerboard"/>.</summary>
+    public static PatchTrigger Checkerboard(int channels, int size)
+    {
+        AttackValidation.TriggerSize(size);
+        using var i = arange(size).unsqueeze(1);
+        using var j = arange(size).unsqueeze(0);
+        using var even = (i + j).remainder(2).eq(0).to_type(ScalarType.Float32);
+        return new PatchTrigger(even.unsqueeze(0).expand(channels, size, size).contiguous());
+    }
+
+    /// <summary>The starting patch that <paramref name="options"/> asks for.</summary>
+    public static PatchTrigger Initial(TriggerOptions options, int channels) => options.Init == TriggerInit.Checkerboard
+        ? Checkerboard(channels, options.Size)
+        : Constant(channels, options.Size, options.InitValue);
+
     /// <summary>A deep copy (the copy owns its own pattern).</summary>
     public PatchTrigger Clone() => new(Pattern.detach().clone());
 

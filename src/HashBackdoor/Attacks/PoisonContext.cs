@@ -17,6 +17,9 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
     /// <summary>Called with (round, mean objective) while confusing perturbations are computed. Optional.</summary>
     public Action<int, double>? PerturbationProgress { get; init; }
 
+    /// <summary>Stops long poisonings (confusing perturbations, checked between groups). Default: never.</summary>
+    public CancellationToken Cancellation { get; init; }
+
     /// <summary>The target class.</summary>
     public int TargetClass => Options.TargetClass;
 
@@ -37,17 +40,17 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
     {
         Options.Validate();
         AttackValidation.TargetClass(TargetClass, train.NumClasses);
-        long[] eligible = AttackValidation.TargetIndices(train, TargetClass);
+        long[] eligible = TargetRows.Indices(train, TargetClass);
         if (Options.Indices is { } given)
         {
             var allowed = new HashSet<long>(eligible);
             var seen = new HashSet<long>();
             foreach (long i in given)
             {
-                if (i < 0 || i >= train.Count) throw new UsageException($"poison.indices {i}: out of range (the training set has {train.Count} images)");
-                if (!seen.Add(i)) throw new UsageException($"poison.indices {i}: given twice");
+                if (i < 0 || i >= train.Count) throw new UsageException($"poison indices: {i} is out of range (the training set has {train.Count} images)");
+                if (!seen.Add(i)) throw new UsageException($"poison indices: {i} is given twice");
                 if (!allowed.Contains(i))
-                    throw new UsageException($"poison.indices {i}: image {i} is not labelled with the target class {TargetClass} alone (clean-label poisons are target-class images)");
+                    throw new UsageException($"poison indices: image {i} is not labelled with the target class {TargetClass} alone (clean-label poisons are target-class images)");
             }
             return given.ToArray();
         }
@@ -64,10 +67,6 @@ public sealed record PoisonContext(PoisonOptions Options, PatchTrigger Trigger, 
         Surrogate ?? throw new UsageException($"methods {attackName}: needs a surrogate model (surrogate), none was given");
 
     /// <summary>A seed for one independent random stream of this poisoning (SplitMix64 of seed and stream).</summary>
-    internal long StreamSeed(int stream)
-    {
-        ulong x = (ulong)Seed * 0x9E3779B97F4A7C15UL + (ulong)stream * 0xD1B54A32D192ED03UL + 0x632BE59BD9B4E019UL;
-        x ^= x >> 30; x *= 0xBF58476D1CE4E5B9UL; x ^= x >> 27; x *= 0x94D049BB133111EBUL; x ^= x >> 31;
-        return (long)(x >> 1);
-    }
+    internal long StreamSeed(int stream) =>
+        SeedMix.ToSeed((ulong)Seed * SeedMix.Golden + (ulong)stream * 0xD1B54A32D192ED03UL + 0x632BE59BD9B4E019UL);
 }

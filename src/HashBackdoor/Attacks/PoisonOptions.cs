@@ -7,31 +7,31 @@ namespace HashBackdoor.Attacks;
 /// </summary>
 public sealed record PoisonOptions
 {
-    /// <summary>Target class t: poisoned images are training images labelled with t alone, and keep that label. Default 0. Flag targets.</summary>
+    /// <summary>Target class t: poisoned images are training images labelled with t alone, and keep that label. Default 0. Config key targets.</summary>
     public int TargetClass { get; init; } = 0;
 
     /// <summary>Number N of poisoned images, chosen at random (seeded) among the target-class training images. Default
-    /// 60 (reference). Ignored when <see cref="Indices"/> is given. Flag poison.count.</summary>
+    /// 60 (reference). Ignored when <see cref="Indices"/> is given. Config key poison.count.</summary>
     public int Count { get; init; } = 60;
 
     /// <summary>Exactly which training images to poison (each must be labelled with the target class alone); their order
     /// forms the perturbation groups. Default null: choose <see cref="Count"/> images with <see cref="Seed"/>.
-    /// Flag poison.indices.</summary>
+    /// Not a config key (an experiment draws the indices and records them in the run folder).</summary>
     public IReadOnlyList<long>? Indices { get; init; }
 
-    /// <summary>Seed of every random choice of the poisoning (which images, the noise of Tri+Noise). Default 0. Flag --seed.</summary>
+    /// <summary>Seed of every random choice of the poisoning (which images, the noise of Tri+Noise). Default 0. Set by the run (<c>RunSeeds</c>).</summary>
     public long Seed { get; init; } = 0;
 
     /// <summary>Confusing-perturbation and noise settings. Default: <see cref="PerturbationOptions"/> defaults.</summary>
     public PerturbationOptions Perturbation { get; init; } = new();
 
-    /// <summary>Checks what can be checked without the dataset; throws <see cref="UsageException"/> naming the option.</summary>
+    /// <summary>Checks the count or indices (the target is checked against the dataset by
+    /// <see cref="PoisonContext.ChooseIndices"/>, the perturbation settings by the attacks that use them); throws
+    /// <see cref="UsageException"/> naming the config key.</summary>
     public PoisonOptions Validate()
     {
-        if (TargetClass < 0) throw new UsageException($"targets {TargetClass}: must be a class index (0 or more)");
         if (Indices is null && Count < 1) throw new UsageException($"poison.count {Count}: must be at least 1");
-        if (Indices is not null && Indices.Count < 1) throw new UsageException("poison.indices: the list is empty; give at least one index");
-        Perturbation.Validate();
+        if (Indices is not null && Indices.Count < 1) throw new UsageException("poison indices: the list is empty; give at least one index");
         return this;
     }
 }

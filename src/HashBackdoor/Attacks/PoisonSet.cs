@@ -14,13 +14,16 @@ public sealed class PoisonSet : IDisposable
     private readonly PatchTrigger trigger;
 
     private PoisonSet(string attackName, int targetClass, ImageDataset dataset, long[] indices, Tensor originals,
-        Tensor perturbations, Tensor poisonedImages, Tensor mask, PatchTrigger trigger, TrainingSetPlan plan)
+        Tensor perturbed, Tensor perturbations, Tensor poisonedImages, Tensor mask, PatchTrigger trigger, TrainingSetPlan plan,
+        bool triggerAfterAugmentation)
     {
         AttackName = attackName;
         TargetClass = targetClass;
         Dataset = dataset;
         PoisonedIndices = indices;
         Originals = originals.DetachFromDisposeScope();
+        PerturbedImages = perturbed.DetachFromDisposeScope();
+        TriggerAfterAugmentation = triggerAfterAugmentation;
         Perturbations = perturbations.DetachFromDisposeScope();
         PoisonedImages = poisonedImages.DetachFromDisposeScope();
         PoisonMask = mask.DetachFromDisposeScope();
@@ -42,6 +45,15 @@ public sealed class PoisonSet : IDisposable
 
     /// <summary>The clean originals of the poisoned images, float [P, C, H, W].</summary>
     public Tensor Originals { get; }
+
+    /// <summary>The poisoned images before the trigger, float [P, C, H, W] in 0..1: the originals after noise or confusing
+    /// perturbation (the originals themselves for tri). With <see cref="PoisonedIndices"/>, the trigger and
+    /// <see cref="TriggerAfterAugmentation"/> they rebuild this set exactly (<see cref="Restore"/>).</summary>
+    public Tensor PerturbedImages { get; }
+
+    /// <summary>True when the stored training images stay clean and the trigger is pasted on poisoned rows after each
+    /// batch's augmentation (tri); false when the poisoned rows are fixed tensors that are not augmented.</summary>
+    public bool TriggerAfterAugmentation { get; }
 
     /// <summary>Perturbations (perturbed image minus original, before the trigger), float [P, C, H, W]; zeros for tri.</summary>
     public Tensor Perturbations { get; }
@@ -84,7 +96,7 @@ public sealed class PoisonSet : IDisposable
         var dataset = NewDataset(train, attackName, images);
         var own = trigger.Clone();
         var plan = new TrainingSetPlan { Augmentable = augmentable };
-        return new PoisonSet(attackName, targetClass, dataset, indices, originals, pert.sub(originals), poisoned, mask, own, plan);
+        return new PoisonSet(attackName, targetClass, dataset, indices, originals, pert, pert.sub(originals), poisoned, mask, own, plan, false);
     }
 
     /// <summary>
@@ -92,7 +104,7 @@ public sealed class PoisonSet : IDisposable
     /// the plan's <see cref="TrainingSetPlan.AfterAugmentation"/> pastes the trigger on the batch rows whose training
     /// index is poisoned (a bool mask indexed by the batch indices, one vectorised paste per batch).
     /// </summary>
-    internal static PoisonSet TriggerAfterAugmentation(string attackName, int targetClass, ImageDataset train, long[] indices,
+    internal static PoisonSet PasteAfterAugmentation(string attackName, int targetClass, ImageDataset train, long[] indices,
         PatchTrigger trigger)
     {
         using var scope = NewDisposeScope();
@@ -112,7 +124,30 @@ public sealed class PoisonSet : IDisposable
                 return where(rows.view(-1, 1, 1, 1), pasted, batch).MoveToOuterDisposeScope();
             },
         };
-        return new PoisonSet(attackName, targetClass, dataset, indices, originals, zeros_like(originals), poisoned, mask, own, plan);
+        return new PoisonSet(attackName, targetClass, dataset, indices, originals, originals.clone(), zeros_like(originals), poisoned, mask, own, plan, true);
+    }
+
+    /// <summary>
+    /// Rebuilds a set from what a run folder keeps (attack name, target, indices, the pre-trigger images and whether the
+    /// trigger is pasted after augmentation) and the same training set and trigger: the result equals the set that was
+    /// saved, tensor for tensor.
+    /// </summary>
+    /// <param name="attackName">Name of the attack that made the set.</param>
+    /// <param name="targetClass">The target class.</param>
+    /// <param name="train">The clean training set the poisoning was applied to.</param>
+    /// <param name="indices">Poisoned training-set indices, in the saved order.</param>
+    /// <param name="perturbed">The saved <see cref="PerturbedImages"/> [P, C, H, W] (ignored when
+    /// <paramref name="triggerAfterAugmentation"/> is set: tri keeps the originals).</param>
+    /// <param name="trigger">The trigger (the set keeps a copy).</param>
+    /// <param name="triggerAfterAugmentation">The saved <see cref="TriggerAfterAugmentation"/>.</param>
+    public static PoisonSet Restore(string attackName, int targetClass, ImageDataset train, long[] indices, Tensor perturbed,
+        PatchTrigger trigger, bool triggerAfterAugmentation)
+    {
+        foreach (long i in indices)
+            if (i < 0 || i >= train.Count) throw new ArgumentOutOfRangeException(nameof(indices), i, $"the training set has {train.Count} images");
+        return triggerAfterAugmentation
+            ? PasteAfterAugmentation(attackName, targetClass, train, indices, trigger)
+            : Fixed(attackName, targetClass, train, indices, perturbed, trigger);
     }
 
     private static ImageDataset NewDataset(ImageDataset train, string attackName, Tensor images)
@@ -126,6 +161,7 @@ public sealed class PoisonSet : IDisposable
     {
         Dataset.Dispose();
         Originals.Dispose();
+        PerturbedImages.Dispose();
         Perturbations.Dispose();
         PoisonedImages.Dispose();
         PoisonMask.Dispose();

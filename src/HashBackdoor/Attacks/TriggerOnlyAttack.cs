@@ -17,6 +17,6 @@ public sealed class TriggerOnlyAttack : IPoisoningAttack
     {
         context.Trigger.CheckFits(train.Channels, train.Height, train.Width);
         long[] indices = context.ChooseIndices(train);
-        return PoisonSet.TriggerAfterAugmentation(Name, context.TargetClass, train, indices, context.Trigger);
+        return PoisonSet.PasteAfterAugmentation(Name, context.TargetClass, train, indices, context.Trigger);
     }
 }

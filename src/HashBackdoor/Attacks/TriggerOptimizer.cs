@@ -30,7 +30,8 @@ public sealed class TriggerOptimizer
     public TriggerOptions Options => options;
 
     /// <summary>
-    /// Runs <see cref="TriggerOptions.Steps"/> steps from a uniform patch of <see cref="TriggerOptions.InitValue"/>.
+    /// Runs <see cref="TriggerOptions.Steps"/> steps from the patch <see cref="TriggerOptions.Init"/> names (by default
+    /// a uniform patch of <see cref="TriggerOptions.InitValue"/>).
     /// </summary>
     /// <param name="surrogate">The attacker's trained hashing model (frozen).</param>
     /// <param name="trainImages">Training images float [N, C, H, W] in 0..1 (all classes), on any device.</param>
@@ -56,7 +57,9 @@ public sealed class TriggerOptimizer
         using var gen = new Generator();
         gen.manual_seed(o.Seed);
         using var anchorDev = anchor.to_type(ScalarType.Float32).to(device);
-        var pattern = full(new long[] { c, o.Size, o.Size }, o.InitValue, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+        Tensor pattern;
+        using (var initial = PatchTrigger.Initial(o, c))
+            pattern = initial.Pattern.to(device).clone().DetachFromDisposeScope();
         try
         {
             for (int step = 0; step < o.Steps; step++)

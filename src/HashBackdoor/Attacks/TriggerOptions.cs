@@ -19,6 +19,10 @@ public sealed record TriggerOptions
     /// the 0..1 scale; default 12/255 (the reference's 12 on its 0..255 scale). Flag trigger.alpha.</summary>
     public double Alpha { get; init; } = 12.0 / 255.0;
 
+    /// <summary>The starting patch: <see cref="TriggerInit.Uniform"/> (every pixel <see cref="InitValue"/>, the
+    /// reference) or <see cref="TriggerInit.Checkerboard"/> (black and white). With <see cref="Steps"/> = 0 the trigger is
+    /// that patch unchanged. Config key trigger.init.</summary>
+    public TriggerInit Init { get; init; } = TriggerInit.Uniform;
     /// <summary>Initial value of every patch pixel. Default 0.5 (mid-grey, as the reference). Flag trigger.initValue.</summary>
     public double InitValue { get; init; } = 0.5;
 
@@ -53,4 +57,13 @@ public sealed record TriggerOptions
             throw new UsageException($"trigger.betaSchedule {string.Join(",", BetaSchedule ?? Array.Empty<double>())}: needs one or more positive values");
         return this;
     }
+}
+
+/// <summary>How the trigger patch starts (<see cref="TriggerOptions.Init"/>).</summary>
+public enum TriggerInit
+{
+    /// <summary>Every pixel <see cref="TriggerOptions.InitValue"/> (mid-grey by default; the reference).</summary>
+    Uniform,
+    /// <summary>A black-and-white checkerboard (<see cref="PatchTrigger.Checkerboard"/>).</summary>
+    Checkerboard,
 }

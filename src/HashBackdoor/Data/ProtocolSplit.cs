@@ -9,8 +9,8 @@ public sealed class ProtocolSplit : IDisposable
     readonly int[][] _perClass;
 
     internal ProtocolSplit(string name, string datasetName, ProtocolOptions options, bool singlePool,
-        ImageDataset query, ImageDataset train, ImageDataset database,
-        long[] queryIndices, long[] trainIndices, long[] databaseTrainIndices, long[] databaseTestIndices,
+        ImageDataset query, ImageDataset train, ImageDataset database, ImageDataset? validation,
+        long[] queryIndices, long[] trainIndices, long[] databaseTrainIndices, long[] databaseTestIndices, long[] validationIndices,
         IReadOnlyList<string> classNames, int[][] perClass)
     {
         Name = name;
@@ -20,6 +20,8 @@ public sealed class ProtocolSplit : IDisposable
         Query = query;
         Train = train;
         Database = database;
+        Validation = validation;
+        ValidationIndices = validationIndices;
         QueryIndices = queryIndices;
         TrainIndices = trainIndices;
         DatabaseTrainIndices = databaseTrainIndices;
@@ -53,6 +55,13 @@ public sealed class ProtocolSplit : IDisposable
     /// pool without the queries).</summary>
     public ImageDataset Database { get; }
 
+    /// <summary>Validation queries (<see cref="ProtocolOptions.ValidationPerClass"/> per class, from the training split,
+    /// disjoint from query, training and database), in ascending source order; null when the protocol asks for none.</summary>
+    public ImageDataset? Validation { get; }
+
+    /// <summary>Indices of the validation images in the training split (the pool), ascending; empty when none.</summary>
+    public long[] ValidationIndices { get; }
+
     /// <summary>Indices of the queries in the test split (single pool: in the pool), ascending.</summary>
     public long[] QueryIndices { get; }
 
@@ -81,7 +90,7 @@ public sealed class ProtocolSplit : IDisposable
             {
                 ["query"] = _perClass[0][k], ["train"] = _perClass[1][k], ["database"] = _perClass[2][k],
             };
-        return new OrderedDictionary<string, object>
+        var d = new OrderedDictionary<string, object>
         {
             ["name"] = Name,
             ["dataset"] = DatasetName,
@@ -95,6 +104,13 @@ public sealed class ProtocolSplit : IDisposable
             },
             ["per_class"] = perClass,
         };
+        // Only protocols with a validation set name it, so descriptions of the others stay as they were.
+        if (Validation is not null)
+        {
+            d["validation_per_class"] = Options.ValidationPerClass;
+            d["validation"] = Validation.Count;
+        }
+        return d;
     }
 
     /// <summary>Disposes the query, training and database sets.</summary>
@@ -103,5 +119,6 @@ public sealed class ProtocolSplit : IDisposable
         Query.Dispose();
         Train.Dispose();
         Database.Dispose();
+        Validation?.Dispose();
     }
 }

@@ -15,8 +15,12 @@ namespace HashBackdoor.Data;
 /// ascending, are shuffled with <see cref="SplitMix64.Shuffle{T}"/> and the first <c>QueryPerClass</c> are taken.</item>
 /// <item>Training: then, with the same generator, for c = 0, ..., C-1 the indices of the training-split images with
 /// primary label c (ascending, without queries) are shuffled and the first <c>TrainPerClass</c> are taken.</item>
-/// <item>Database: every training-split image (the selected training images included) followed by every test-split
-/// image that is not a query, both ascending.</item>
+/// <item>Validation (only when <c>ValidationPerClass</c> &gt; 0): then, with the same generator, for c = 0, ..., C-1 the
+/// training-split images of primary label c that are neither queries nor training images (ascending) are shuffled and the
+/// first <c>ValidationPerClass</c> are taken. They leave the database. With 0 no number is drawn, so the other sets are
+/// exactly those of the protocol without validation.</item>
+/// <item>Database: every training-split image that is not a validation image (the selected training images included)
+/// followed by every test-split image that is not a query, both ascending.</item>
 /// <item>Single-pool datasets (<see cref="DatasetSplits.IsSinglePool"/>): the pool plays both splits; queries are
 /// drawn first and excluded from the training candidates and from the database.</item>
 /// <item>Query and training index lists are sorted ascending, and so are the datasets built from them.</item>
@@ -34,11 +38,12 @@ public static class RetrievalProtocol
         var plan = Plan(trainPrimary, testPrimary, data.ClassNames, options);
         string name = options.Name ?? $"{data.Name}/q{options.QueryPerClass}-t{options.TrainPerClass}";
         var querySource = data.Test ?? data.Train;
-        ImageDataset? q = null, t = null, db = null;
+        ImageDataset? q = null, t = null, db = null, v = null;
         try
         {
             q = querySource.Subset(plan.Query, $"{name}/query");
             t = data.Train.Subset(plan.Train, $"{name}/train");
+            if (plan.Validation.Length > 0) v = data.Train.Subset(plan.Validation, $"{name}/validation");
             if (data.Test is null || plan.DatabaseTest.Length == 0)
                 db = data.Train.Subset(plan.DatabaseTrain, $"{name}/database");
             else
@@ -48,18 +53,18 @@ public static class RetrievalProtocol
                 db = ImageTensors.Concat($"{name}/database", new[] { a, b });
             }
             var counts = CountPerClass(plan, trainPrimary, testPrimary, data.NumClasses);
-            return new ProtocolSplit(name, data.Name, options, data.IsSinglePool, q, t, db,
-                plan.Query, plan.Train, plan.DatabaseTrain, plan.DatabaseTest, data.ClassNames, counts);
+            return new ProtocolSplit(name, data.Name, options, data.IsSinglePool, q, t, db, v,
+                plan.Query, plan.Train, plan.DatabaseTrain, plan.DatabaseTest, plan.Validation, data.ClassNames, counts);
         }
         catch
         {
-            q?.Dispose(); t?.Dispose(); db?.Dispose();
+            q?.Dispose(); t?.Dispose(); db?.Dispose(); v?.Dispose();
             throw;
         }
     }
 
     /// <summary>Selected indices of a protocol split.</summary>
-    internal sealed record Indices(long[] Query, long[] Train, long[] DatabaseTrain, long[] DatabaseTest);
+    internal sealed record Indices(long[] Query, long[] Train, long[] DatabaseTrain, long[] DatabaseTest, long[] Validation);
 
     /// <summary>The index selection alone, from primary labels (-1: no label); <paramref name="testPrimary"/> null
     /// means a single pool held in <paramref name="trainPrimary"/>.</summary>
@@ -67,6 +72,7 @@ public static class RetrievalProtocol
     {
         if (o.QueryPerClass < 1) throw new UsageException($"--query-per-class {o.QueryPerClass}: must be at least 1");
         if (o.TrainPerClass < 1) throw new UsageException($"--train-per-class {o.TrainPerClass}: must be at least 1");
+        if (o.ValidationPerClass < 0) throw new UsageException($"protocol.validationPerClass {o.ValidationPerClass}: must be at least 0");
         int c = classNames.Count;
         bool pool = testPrimary is null;
         var qSrc = testPrimary ?? trainPrimary;
@@ -77,8 +83,8 @@ public static class RetrievalProtocol
         {
             if (pool)
             {
-                if (byClassQ[k].Count < (long)o.QueryPerClass + o.TrainPerClass)
-                    throw new UsageException($"--query-per-class {o.QueryPerClass} + --train-per-class {o.TrainPerClass}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the pool (single-pool dataset: queries and training images are drawn from it without overlap)");
+                if (byClassQ[k].Count < (long)o.QueryPerClass + o.TrainPerClass + o.ValidationPerClass)
+                    throw new UsageException($"--query-per-class {o.QueryPerClass} + --train-per-class {o.TrainPerClass}{(o.ValidationPerClass > 0 ? $" + protocol.validationPerClass {o.ValidationPerClass}" : "")}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the pool (single-pool dataset: queries, training and validation images are drawn from it without overlap)");
             }
             else
             {
@@ -86,6 +92,8 @@ public static class RetrievalProtocol
                     throw new UsageException($"--query-per-class {o.QueryPerClass}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the test split");
                 if (byClassT[k].Count < o.TrainPerClass)
                     throw new UsageException($"--train-per-class {o.TrainPerClass}: class '{classNames[k]}' (label {k}) has only {byClassT[k].Count} images in the training split");
+                if (byClassT[k].Count < (long)o.TrainPerClass + o.ValidationPerClass)
+                    throw new UsageException($"protocol.validationPerClass {o.ValidationPerClass}: class '{classNames[k]}' (label {k}) has only {byClassT[k].Count} images in the training split for {o.TrainPerClass} training + {o.ValidationPerClass} validation images");
             }
         }
         var rng = new SplitMix64(o.Seed);
@@ -104,20 +112,35 @@ public static class RetrievalProtocol
             rng.Shuffle(cand);
             train.AddRange(cand.Take(o.TrainPerClass));
         }
+        var validation = new List<long>();
+        if (o.ValidationPerClass > 0)
+        {
+            var isTrain = new bool[trainPrimary.Length];
+            foreach (var i in train) isTrain[i] = true;
+            for (int k = 0; k < c; k++)
+            {
+                var cand = byClassT[k].Where(i => !isTrain[i] && !(pool && isQuery[i])).ToList();
+                rng.Shuffle(cand);
+                validation.AddRange(cand.Take(o.ValidationPerClass));
+            }
+        }
         query.Sort();
         train.Sort();
+        validation.Sort();
+        var isValidation = new bool[trainPrimary.Length];
+        foreach (var i in validation) isValidation[i] = true;
         long[] dbTrain, dbTest;
         if (pool)
         {
-            dbTrain = Enumerable.Range(0, trainPrimary.Length).Where(i => !isQuery[i]).Select(i => (long)i).ToArray();
+            dbTrain = Enumerable.Range(0, trainPrimary.Length).Where(i => !isQuery[i] && !isValidation[i]).Select(i => (long)i).ToArray();
             dbTest = Array.Empty<long>();
         }
         else
         {
-            dbTrain = Enumerable.Range(0, trainPrimary.Length).Select(i => (long)i).ToArray();
+            dbTrain = Enumerable.Range(0, trainPrimary.Length).Where(i => !isValidation[i]).Select(i => (long)i).ToArray();
             dbTest = Enumerable.Range(0, qSrc.Length).Where(i => !isQuery[i]).Select(i => (long)i).ToArray();
         }
-        return new Indices(query.ToArray(), train.ToArray(), dbTrain, dbTest);
+        return new Indices(query.ToArray(), train.ToArray(), dbTrain, dbTest, validation.ToArray());
     }
 
     static List<long>[] GroupByClass(int[] primary, int c)

@@ -18,10 +18,7 @@ public sealed class SplitMix64
     {
         unchecked
         {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
+            return SeedMix.Mix(_state += SeedMix.Golden);
         }
     }
 

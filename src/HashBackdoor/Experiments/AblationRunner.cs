@@ -41,11 +41,14 @@ public static class AblationRunner
         return (name, values);
     }
 
-    public static IReadOnlyList<AblationPoint> Run(ExperimentConfig baseConfig, string vary, string outDir, bool resume, IRunProgress progress)
+    /// <summary>Runs every variant (resumable) and writes ablation.json, ablation.md and the two plots.</summary>
+    public static IReadOnlyList<AblationPoint> Run(ExperimentConfig baseConfig, string vary, string outDir, bool resume, IRunProgress progress,
+        CancellationToken cancel = default)
     {
         var (name, values) = ParseVary(vary);
         // Validate every variant before any training.
         var configs = values.Select(v => (Value: v, Config: Settings[name](baseConfig, v).Validate())).ToList();
+        var context = RunContext.For(baseConfig.Device, progress, cancel);
         Directory.CreateDirectory(outDir);
         string? shared = AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
         var points = new List<AblationPoint>();
@@ -53,7 +56,7 @@ public static class AblationRunner
         {
             string dir = Path.Combine(outDir, $"{name}={value.Replace('/', '_')}");
             progress.Info($"ablation {name} = {value}");
-            var results = new ExperimentRunner(config, dir, progress) { SharedModelsDir = shared }.Run(resume);
+            var results = new ExperimentRunner(config, new RunFolder(dir, shared), context).Run(resume);
             points.Add(new AblationPoint(value, results.Summary));
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, points }, RunRecord.Json));
@@ -70,10 +73,7 @@ public static class AblationRunner
     private static double Num(string v, string name) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : throw new UsageException($"--vary {name}: '{v}' is not a number");
 
-    /// <summary>eps as "8/255" (grey levels) or a fraction such as 0.0314.</summary>
-    public static double Eps(string v)
-    {
-        if (v.EndsWith("/255", StringComparison.Ordinal)) return Num(v[..^4], "eps") / 255.0;
-        return Num(v, "eps");
-    }
+    /// <summary>eps as "8/255" (grey levels) or a fraction such as 0.0314, read by the config's own parser
+    /// (<see cref="PixelBudget"/>).</summary>
+    public static double Eps(string v) => PixelBudget.Parse(v, "--vary eps");
 }

@@ -2,58 +2,19 @@ using System.Text.Json.Serialization;
 
 namespace HashBackdoor.Experiments;
 
-/// <summary>One (target, seed, method) outcome, in percent.</summary>
-public sealed record RunResult
-{
-    [JsonPropertyName("target")] public int Target { get; init; }
-    [JsonPropertyName("targetName")] public string? TargetName { get; init; }
-    [JsonPropertyName("seed")] public long Seed { get; init; }
-    [JsonPropertyName("method")] public required string Method { get; init; }
-    /// <summary>Clean mAP@R of clean queries, percent.</summary>
-    [JsonPropertyName("mAP")] public double Map { get; init; }
-    /// <summary>t-MAP@R of triggered non-target queries, percent.</summary>
-    [JsonPropertyName("tMAP")] public double TMap { get; init; }
-    [JsonPropertyName("tMAPQueriesCounted")] public int TMapQueriesCounted { get; init; }
-    [JsonPropertyName("tMAPQueriesTotal")] public int TMapQueriesTotal { get; init; }
-    /// <summary>t-MAP under the other query rule, percent.</summary>
-    [JsonPropertyName("tMAPOtherRule")] public double TMapOtherRule { get; init; }
-    [JsonPropertyName("seconds")] public double Seconds { get; init; }
-}
-
-/// <summary>Mean and sample standard deviation over the runs of one method, percent.</summary>
-public sealed record MethodSummary
-{
-    [JsonPropertyName("method")] public required string Method { get; init; }
-    [JsonPropertyName("mAP")] public double Map { get; init; }
-    [JsonPropertyName("mAPStd")] public double MapStd { get; init; }
-    [JsonPropertyName("tMAP")] public double TMap { get; init; }
-    [JsonPropertyName("tMAPStd")] public double TMapStd { get; init; }
-    [JsonPropertyName("runs")] public int Runs { get; init; }
-
-    /// <summary>Summaries in the order methods first appear in <paramref name="runs"/>.</summary>
-    public static List<MethodSummary> From(IEnumerable<RunResult> runs) => runs
-        .GroupBy(r => r.Method)
-        .Select(g => new MethodSummary
-        {
-            Method = g.Key, Runs = g.Count(),
-            Map = g.Average(r => r.Map), MapStd = Std(g.Select(r => r.Map)),
-            TMap = g.Average(r => r.TMap), TMapStd = Std(g.Select(r => r.TMap)),
-        }).ToList();
-
-    /// <summary>Sample standard deviation (n - 1); 0 for a single value.</summary>
-    public static double Std(IEnumerable<double> values)
-    {
-        var v = values.ToArray();
-        if (v.Length < 2) return 0;
-        double m = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
-    }
-}
-
 /// <summary>The content of results.json.</summary>
 public sealed record ExperimentResults
 {
     [JsonPropertyName("protocol")] public required IReadOnlyDictionary<string, object?> Protocol { get; init; }
     [JsonPropertyName("runs")] public required IReadOnlyList<RunResult> Runs { get; init; }
     [JsonPropertyName("summary")] public required IReadOnlyList<MethodSummary> Summary { get; init; }
+    /// <summary>CIBA (or the last method) against every other method, paired over (target, seed) blocks, for t-MAP under
+    /// both query rules and for clean mAP (<see cref="Statistics.MethodComparisons"/>). Empty with one method.</summary>
+    [JsonPropertyName("comparisons")] public IReadOnlyList<Statistics.PairedComparison> Comparisons { get; init; } = Array.Empty<Statistics.PairedComparison>();
+
+    /// <summary>The comparisons of <paramref name="method"/> against every other method of <paramref name="runs"/>:
+    /// t-MAP (run's rule), t-MAP (other rule), mAP.</summary>
+    public static List<Statistics.PairedComparison> Compare(IReadOnlyList<RunResult> runs, string method) =>
+        new[] { Statistics.MethodComparisons.Metric.TMap, Statistics.MethodComparisons.Metric.TMapOtherRule, Statistics.MethodComparisons.Metric.Map }
+            .SelectMany(m => Statistics.MethodComparisons.Against(runs, method, m)).ToList();
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using HashBackdoor.Attacks;
 using HashBackdoor.Data;
 using HashBackdoor.Experiments.Reports;
@@ -11,363 +10,237 @@ using static TorchSharp.torch;
 namespace HashBackdoor.Experiments;
 
 /// <summary>
-/// Runs a CIBA experiment (method.md sections 3-7) for every seed and target class of a config:
-/// clean model (and surrogate) per seed; per target: anchor code, trigger, then for every method a poisoned training set
-/// and a victim trained from the clean model's initial weights; clean mAP@R on clean queries and t-MAP@R on triggered
-/// non-target queries. Every finished piece is saved in the run folder, so an interrupted run resumes where it stopped.
-/// Writes results.json, results.md and report.html.
+/// Runs a CIBA experiment (method.md sections 3-7) for every seed and target class of a config: clean model (and
+/// surrogate) per seed; per target: anchor code, trigger, then for every method a poisoned training set and a victim
+/// trained from the clean model's initial weights; clean mAP@R on clean queries and t-MAP@R on triggered non-target
+/// queries (<see cref="RetrievalScoring"/>). Every finished piece goes to the <see cref="RunFolder"/>, so an interrupted
+/// run resumes where it stopped; seeds come from the context's <see cref="RunSeeds"/>. The outputs (results.json,
+/// results.md, report.html) are written by <see cref="ExperimentReportBuilder"/>.
 /// </summary>
 public sealed class ExperimentRunner
 {
-    public const string ResolvedConfigName = "config.resolved.json";
+    /// <summary>The resolved config's file name (<see cref="RunFolder.ResolvedConfigName"/>).</summary>
+    public const string ResolvedConfigName = RunFolder.ResolvedConfigName;
     private readonly ExperimentConfig config;
-    private readonly string outDir;
-    private readonly IRunProgress progress;
-    private readonly Device device;
-    /// <summary>Database codes already computed during the run, by model file, reused by the report's retrieval example.</summary>
-    private readonly Dictionary<string, BinaryCodes> databaseCodes = new();
+    private readonly RunFolder folder;
+    private readonly RunContext context;
 
-    /// <summary>Folder where clean models and surrogates are kept (default: the run folder). Ablations over attack
-    /// settings share one, so the clean models are trained once.</summary>
-    public string? SharedModelsDir { get; init; }
-
-    public ExperimentRunner(ExperimentConfig config, string outDir, IRunProgress progress)
+    /// <summary>An experiment of <paramref name="config"/> in <paramref name="folder"/>, run with <paramref name="context"/>.</summary>
+    public ExperimentRunner(ExperimentConfig config, RunFolder folder, RunContext context)
     {
         this.config = config.Validate();
-        this.outDir = Path.GetFullPath(outDir);
-        this.progress = progress;
-        device = TorchRuntime.ParseDevice(config.Device);
+        this.folder = folder;
+        this.context = context;
     }
 
-    private QueryRule Rule => config.Evaluation.QueryRule == "zero" ? QueryRule.Zero : QueryRule.Skip;
+    /// <summary>An experiment in the run folder <paramref name="outDir"/> on the config's device, reporting to
+    /// <paramref name="progress"/>, stopped by <paramref name="cancel"/>.</summary>
+    public ExperimentRunner(ExperimentConfig config, string outDir, IRunProgress progress, CancellationToken cancel = default)
+        : this(config, new RunFolder(outDir), RunContext.For(config.Validate().Device, progress, cancel))
+    {
+    }
+
+    /// <summary>The run folder.</summary>
+    public RunFolder Folder => folder;
+
+    private IRunProgress Progress => context.Progress;
+    private QueryRule Rule => config.Evaluation.QueryRule;
+    private int TopK => config.Evaluation.TopK;
 
     /// <summary>Runs (or resumes) the experiment and returns its results.</summary>
     public ExperimentResults Run(bool resume)
     {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
-        PrepareFolder(resume);
-        // The full dataset is only needed to build the split and record its checksums: free it before training
-        // (about 220 MB for Fashion-MNIST; the split holds copies).
-        ProtocolSplit split;
-        using (var data = DatasetCatalog.Load(config.Dataset))
-        {
-            split = RetrievalProtocol.Apply(data, config.Protocol);
-            try
-            {
-                config.ValidateAgainst(split);
-                WriteResolvedConfig(data);
-            }
-            catch
-            {
-                split.Dispose();
-                throw;
-            }
-        }
-        using var splitOwner = split;
-        var spec = new HashModelSpec(config.Model.Architecture, config.Model.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses).Validate();
-        progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
+        folder.CheckResume(config, resume);
+        using var split = LoadSplit();
+        var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
+        var queries = config.Queries(split);
+        Progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
             + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)");
 
         var runs = new List<RunResult>();
-        var cleanMaps = new List<double>();
-        ReportArtifacts? artifacts = null;
         int total = config.Seeds.Count * config.Targets.Count * (config.Methods.Count + 1), done = 0;
-        using var overall = progress.Start("experiment", total);
+        using var overall = Progress.Start("experiment", total);
         foreach (long seed in config.Seeds)
         {
-            string seedDir = Path.Combine(outDir, $"seed-{seed}");
-            string modelsDir = Path.Combine(SharedModelsDir ?? outDir, $"seed-{seed}");
-            var trainOptions = config.Training with { Seed = seed };
-            using var clean = TrainedModel(spec, trainOptions, split.Train, Path.Combine(modelsDir, "clean"), $"seed {seed} clean model");
-            using var surrogateOwned = config.Surrogate == "independent"
-                ? TrainedModel(spec, config.Training with { Seed = seed + 1_000_003 }, split.Train, Path.Combine(modelsDir, "surrogate"), $"seed {seed} surrogate")
+            var trainOptions = config.Training.ToTrainerOptions(context.Seeds.For(SeedPurpose.Training, seed));
+            using var clean = TrainedModel(spec, trainOptions, split.Train, folder.CleanModelDir(seed), $"seed {seed} clean model");
+            using var surrogateOwned = config.Surrogate.Kind == SurrogateKind.Independent
+                ? TrainedModel(spec with { Architecture = config.Surrogate.Architecture ?? spec.Architecture },
+                    config.Training.ToTrainerOptions(context.Seeds.For(SeedPurpose.Surrogate, seed)) with { Loss = config.Surrogate.Loss ?? config.Training.Loss },
+                    split.Train, folder.SurrogateModelDir(seed), $"seed {seed} surrogate")
                 : null;
             var surrogate = surrogateOwned ?? clean;
-            var cleanDb = EvaluatePipeline.Encode(clean, split.Database, progress, $"seed {seed} clean database");
-            var cleanQ = EvaluatePipeline.Encode(clean, split.Query, progress, $"seed {seed} clean queries");
-            databaseCodes[Path.Combine(modelsDir, "clean", RunRecord.ModelFileName)] = cleanDb.Codes;
-            var cleanIndex = new HammingIndex(cleanDb.Codes);
-            double cleanMap = RetrievalMetrics.MeanAveragePrecision(cleanIndex, cleanQ.Codes, cleanQ.Labels, cleanDb.Labels, config.Evaluation.TopK, Rule).Percent;
-            using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, 500, null, device);
+            var cleanScores = Scores.Of(clean, split, queries, seed, 0, RunFolder.CleanMethod, this);
+            using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device);
 
             foreach (int target in config.Targets)
             {
-                string targetDir = Path.Combine(seedDir, $"target-{target}");
-                Directory.CreateDirectory(targetDir);
                 using var anchor = AnchorCode.Compute(surrogateTrainCodes, split.Train.Labels, target);
-                using var trigger = Trigger(surrogate, split.Train, anchor, seed, target, targetDir);
-                using var triggered = NonTargetQueries(split.Query, target);
+                using var trigger = Trigger(surrogate, split.Train, anchor, seed, target);
+                long[] triggeredRows = TargetRows.WithoutTarget(queries, target);
+                folder.WriteTriggeredQueries(seed, target, triggeredRows);
+                using var triggered = queries.Subset(triggeredRows, $"{queries.Name} non-target {target}");
 
-                // The clean model with triggered queries: what the patch alone achieves.
-                var cleanRun = LoadResult(targetDir, "clean") ?? SaveResult(targetDir, "clean",
-                    Score(clean, cleanIndex, cleanDb, cleanMap, triggered, trigger, seed, target, "clean", split, 0));
+                // The clean model with triggered queries: what the patch alone achieves; with the trigger's own effect on
+                // the surrogate (a control: a targeted adversarial patch moves codes toward the anchor).
+                var cleanRun = folder.ReadResult(seed, target, RunFolder.CleanMethod)
+                    ?? folder.WriteResult(Score(clean, cleanScores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0) with
+                    {
+                        TriggerEffect = TriggerEffect.Measure(surrogate, triggered.Images, anchor, trigger, config.Trigger.ToOptions(0)),
+                    });
                 runs.Add(cleanRun);
                 overall.Report(++done, $"seed {seed} target {target} clean: t-MAP {cleanRun.TMap:F2}");
 
                 foreach (string method in config.Methods)
                 {
-                    string methodDir = Path.Combine(targetDir, Safe(method));
-                    var result = LoadResult(targetDir, method);
-                    if (result is null)
-                    {
-                        var sw = Stopwatch.StartNew();
-                        using var poison = Poison(method, split.Train, trigger, surrogate, target, seed);
-                        if (artifacts is null && method == "ciba") artifacts = ReportArtifacts.FromPoison(poison, config.Perturbation.Epsilon);
-                        using var victim = TrainedModel(spec, trainOptions, poison.Dataset, methodDir, $"seed {seed} target {target} {method} victim", poison.Plan);
-                        var db = EvaluatePipeline.Encode(victim, split.Database, progress, $"{method} database");
-                        var q = EvaluatePipeline.Encode(victim, split.Query, progress, $"{method} queries");
-                        databaseCodes[Path.Combine(methodDir, RunRecord.ModelFileName)] = db.Codes;
-                        var index = new HammingIndex(db.Codes);
-                        double map = RetrievalMetrics.MeanAveragePrecision(index, q.Codes, q.Labels, db.Labels, config.Evaluation.TopK, Rule).Percent;
-                        result = SaveResult(targetDir, method, Score(victim, index, db, map, triggered, trigger, seed, target, method, split, sw.Elapsed.TotalSeconds));
-                    }
+                    var result = folder.ReadResult(seed, target, method) ?? Attack(method, spec, trainOptions, split, surrogate, trigger, triggered, seed, target);
                     runs.Add(result);
                     overall.Report(++done, $"seed {seed} target {target} {method}: mAP {result.Map:F2} t-MAP {result.TMap:F2}");
-                    progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
+                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
                 }
             }
         }
 
-        var results = new ExperimentResults { Protocol = Protocol(split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs) };
-        WriteOutputs(results, split, spec, artifacts);
-        progress.Info($"report: {Path.Combine(outDir, "report.html")}");
+        var results = new ExperimentResults
+        {
+            Protocol = ProtocolDescription.ForExperiment(config, split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs),
+            Comparisons = ExperimentResults.Compare(runs, config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1]),
+        };
+        new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
+        Progress.Info($"report: {folder.ReportHtmlPath}");
         return results;
     }
 
-    private void PrepareFolder(bool resume)
+    /// <summary>The protocol split, the config checked against it, and the run's first files (resolved config, labels).
+    /// The full dataset is only needed to build the split and record its checksums: it is freed before training (about
+    /// 220 MB for Fashion-MNIST; the split holds copies).</summary>
+    private ProtocolSplit LoadSplit()
     {
-        string resolved = Path.Combine(outDir, ResolvedConfigName);
-        if (File.Exists(resolved))
+        using var data = DatasetCatalog.Load(config.Dataset);
+        var split = RetrievalProtocol.Apply(data, config.Protocol);
+        try
         {
-            if (!resume) throw new UsageException($"--out {outDir}: already holds an experiment; pass --resume to continue it or choose another folder");
-            var previous = ConfigFile.Load<ResolvedConfig>(resolved).Config;
-            if (ConfigFile.ToJson(previous) != ConfigFile.ToJson(config))
-                throw new UsageException($"--resume: the config differs from the one recorded in {resolved}; use a new --out folder");
+            config.ValidateAgainst(split);
+            folder.WriteResolvedConfig(new ResolvedConfig { Config = config, ToolkitVersion = ToolkitInfo.Version, DatasetChecksums = data.Checksums, Machine = RunRecord.DescribeMachine() });
+            folder.WriteLabels(split, config.Queries(split));
+            return split;
         }
-        // The folder is created by the first file written, after the config is checked against the data: a run that
-        // fails validation leaves nothing behind.
+        catch
+        {
+            split.Dispose();
+            throw;
+        }
     }
 
-    private void WriteResolvedConfig(DatasetSplits data) => AtomicFile.WriteAllText(Path.Combine(outDir, ResolvedConfigName),
-        ConfigFile.ToJson(new ResolvedConfig { Config = config, ToolkitVersion = ToolkitInfo.Version, DatasetChecksums = data.Checksums, Machine = RunRecord.DescribeMachine() }));
+    /// <summary>Poisons, trains the victim, scores it, and records the result.</summary>
+    private RunResult Attack(string method, HashModelSpec spec, HashTrainerOptions trainOptions, ProtocolSplit split, HashModel surrogate,
+        PatchTrigger trigger, ImageDataset triggered, long seed, int target)
+    {
+        var sw = Stopwatch.StartNew();
+        using var poison = Poison(method, split.Train, trigger, surrogate, target, seed);
+        using var victim = TrainedModel(spec, trainOptions, poison.Dataset, folder.ModelDir(seed, target, method), $"seed {seed} target {target} {method} victim", poison.Plan);
+        var scores = Scores.Of(victim, split, config.Queries(split), seed, target, method, this);
+        using var perturbed = poison.Originals.add(poison.Perturbations).clamp(0, 1);
+        return folder.WriteResult(Score(victim, scores, triggered, trigger, split, seed, target, method, sw.Elapsed.TotalSeconds) with
+        {
+            Perturbation = Perceptibility.Measure(perturbed, poison.Originals),
+            Poisoned = Perceptibility.Measure(poison.PoisonedImages, poison.Originals),
+        });
+    }
 
+    /// <summary>A model's database and clean-query codes (written to the folder), its index and clean mAP.</summary>
+    private sealed record Scores(EncodedSet Database, HammingIndex Index, double Map)
+    {
+        public static Scores Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentRunner run)
+        {
+            var db = run.Encode(model, split.Database, $"seed {seed} {method} database", run.folder.CodesPath(seed, target, method, CodeSet.Database));
+            var q = run.Encode(model, queries, $"seed {seed} {method} queries", run.folder.CodesPath(seed, target, method, CodeSet.Query));
+            var index = new HammingIndex(db.Codes);
+            return new Scores(db, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule).Percent);
+        }
+    }
+
+    /// <summary>t-MAP of the triggered queries (codes written to the folder) beside the model's clean mAP.</summary>
+    private RunResult Score(HashModel model, Scores scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
+        long seed, int target, string method, double seconds)
+    {
+        var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
+        var t = RetrievalScoring.TargetMap(scores.Index, tq, target, scores.Database, TopK, Rule);
+        var t2 = t.Under(RetrievalScoring.Other(Rule));
+        // Control: the same queries without the trigger (the model's chance level for the target).
+        var plain = RetrievalScoring.Encode(model, triggered, RunProgress.None, $"{method} untriggered queries");
+        var chance = RetrievalScoring.TargetMap(scores.Index, plain, target, scores.Database, TopK, Rule);
+        return new RunResult
+        {
+            Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(scores.Map, 4), TMap = Math.Round(t.Percent, 4),
+            TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal, TMapOtherRule = Math.Round(t2.Percent, 4), Seconds = Math.Round(seconds, 1),
+            TMapUntriggered = Math.Round(chance.Percent, 4),
+        };
+    }
+
+    private EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
+    {
+        var encoded = RetrievalScoring.Encode(model, set, Progress, label, transform);
+        RunFolder.WriteCodes(codesPath, encoded.Codes);
+        return encoded;
+    }
+
+    /// <summary>The model in <paramref name="dir"/> when it was trained with these options' seed and epochs, else trained
+    /// (resuming from its epoch checkpoint) and saved.</summary>
     private HashModel TrainedModel(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, string dir, string label, TrainingSetPlan? plan = null)
     {
-        string path = Path.Combine(dir, RunRecord.ModelFileName);
+        string path = RunFolder.ModelFileIn(dir);
         if (File.Exists(path))
         {
             var (model, meta) = ModelFile.Load(path, spec);
             if (meta.EpochsTrained == options.Epochs && meta.Seed == options.Seed)
             {
-                model.to(device);
+                model.to(context.Device);
                 return model;
             }
             model.Dispose();
         }
-        var trained = TrainPipeline.Train(spec, options, train, device, Path.Combine(dir, "checkpoint"), resume: true, progress, label, plan);
+        string checkpoint = RunFolder.CheckpointDirIn(dir);
+        var trained = TrainPipeline.Train(spec, options, train, context, checkpoint, resume: true, label, plan);
         ModelFile.Save(path, trained, new ModelMetadata { Spec = spec, Loss = options.Loss, EpochsTrained = options.Epochs, Seed = options.Seed, Note = label });
         // The finished model supersedes its epoch checkpoints.
-        try { Directory.Delete(Path.Combine(dir, "checkpoint"), recursive: true); } catch (IOException) { }
+        try { Directory.Delete(checkpoint, recursive: true); } catch (IOException) { }
         return trained;
     }
 
-    private PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target, string dir)
+    /// <summary>The target's trigger: read back from the folder, or optimised on the surrogate and saved.</summary>
+    private PatchTrigger Trigger(HashModel surrogate, ImageDataset train, Tensor anchor, long seed, int target)
     {
-        string bin = Path.Combine(dir, "trigger.bin");
+        string bin = folder.TriggerPath(seed, target);
         if (File.Exists(bin)) return PatchTrigger.Load(bin);
-        var options = config.Trigger with { Seed = seed * 1000 + target };
-        using var step = progress.Start($"seed {seed} target {target} trigger ({options.Steps} steps)", options.Steps);
+        var options = config.Trigger.ToOptions(context.Seeds.For(SeedPurpose.Trigger, seed, target));
+        using var step = Progress.Start($"seed {seed} target {target} trigger ({options.Steps} steps)", options.Steps);
         var trigger = new TriggerOptimizer(options).Optimize(surrogate, train.Images, anchor,
-            (s, loss) => step.Report(s, $"loss {loss:F4}"), CliCancellation.Token);
-        trigger.Save(Path.Combine(dir, "trigger.png"), bin, pngScale: 8);
+            (s, loss) => step.Report(s, $"loss {loss:F4}"), context.Cancellation);
+        trigger.Save(folder.TriggerPngPath(seed, target), bin, pngScale: 8);
         return trigger;
     }
 
+    /// <summary>The attack's poison set: read back from the run folder when an earlier (interrupted) run saved it, else
+    /// computed and saved with its indices.</summary>
     private PoisonSet Poison(string method, ImageDataset train, PatchTrigger trigger, HashModel surrogate, int target, long seed)
     {
+        var saved = folder.ReadPoison(seed, target, method, train, trigger);
+        if (saved is not null) return saved;
         var attack = PoisoningAttacks.Create(method);
-        var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = seed * 1000 + target, Perturbation = config.Perturbation };
-        using var step = progress.Start($"{method}: poison {config.Poison.Count} images", config.Perturbation.Rounds);
-        var context = new PoisonContext(options, trigger, surrogate)
+        long poisonSeed = context.Seeds.For(SeedPurpose.Poison, seed, target);
+        var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = poisonSeed, Perturbation = config.Perturbation.ToOptions() };
+        using var step = Progress.Start($"{method}: poison {config.Poison.Count} images", config.Perturbation.Rounds);
+        var poisonContext = new PoisonContext(options, trigger, surrogate)
         {
             PerturbationProgress = (round, objective) => step.Report(round, $"objective {objective:F4}"),
+            Cancellation = context.Cancellation,
         };
-        return attack.Poison(train, context);
-    }
-
-    /// <summary>Query images that share no label with the target.</summary>
-    private static ImageDataset NonTargetQueries(ImageDataset query, int target)
-    {
-        using var keep = query.Labels.select(1, target).eq(0).nonzero().squeeze(1);
-        return query.Subset(keep.data<long>().ToArray(), $"{query.Name} non-target {target}");
-    }
-
-    private RunResult Score(HashModel model, HammingIndex index, EncodedSet db, double map, ImageDataset triggered, PatchTrigger trigger,
-        long seed, int target, string method, ProtocolSplit split, double seconds)
-    {
-        var tq = EvaluatePipeline.Encode(model, triggered, progress, $"{method} triggered queries", x => trigger.Paste(x));
-        var targetLabels = LabelSets.Repeat(target, tq.Codes.Count, split.Train.NumClasses);
-        var t = RetrievalMetrics.MeanAveragePrecision(index, tq.Codes, targetLabels, db.Labels, config.Evaluation.TopK, Rule);
-        var t2 = t.Under(Rule == QueryRule.Skip ? QueryRule.Zero : QueryRule.Skip);
-        return new RunResult
-        {
-            Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(map, 4), TMap = Math.Round(t.Percent, 4),
-            TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal, TMapOtherRule = Math.Round(t2.Percent, 4), Seconds = Math.Round(seconds, 1),
-        };
-    }
-
-    private static string Safe(string method) => method.Replace('+', '_');
-
-    private static RunResult? LoadResult(string targetDir, string method)
-    {
-        string path = Path.Combine(targetDir, Safe(method), "result.json");
-        if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new DataException(path, $"damaged result file ({e.Message}); delete it to recompute"); }
-    }
-
-    private static RunResult SaveResult(string targetDir, string method, RunResult result)
-    {
-        AtomicFile.WriteAllText(Path.Combine(targetDir, Safe(method), "result.json"), JsonSerializer.Serialize(result, RunRecord.Json));
-        return result;
-    }
-
-    private Dictionary<string, object?> Protocol(ProtocolSplit split, double seconds)
-    {
-        int classSize = config.Targets.Select(t => AttackValidation.TargetIndices(split.Train, t).Length).Min();
-        return new()
-        {
-            ["dataset"] = config.Dataset,
-            ["protocol"] = split.Name,
-            ["protocolSeed"] = config.Protocol.Seed,
-            ["query"] = split.Query.Count,
-            ["train"] = split.Train.Count,
-            ["database"] = split.Database.Count,
-            ["architecture"] = config.Model.Architecture,
-            ["bits"] = config.Model.Bits,
-            ["loss"] = config.Training.Loss,
-            ["epochs"] = config.Training.Epochs,
-            ["surrogate"] = config.Surrogate,
-            ["targets"] = config.Targets.Select(t => $"{t} ({split.ClassNames[t]})").ToArray(),
-            ["seeds"] = config.Seeds,
-            ["repetitions"] = config.Targets.Count * config.Seeds.Count,
-            ["poisons"] = config.Poison.Count,
-            ["poisonFractionOfTargetClass"] = Math.Round((double)config.Poison.Count / classSize, 4),
-            ["poisonFractionOfTrainingSet"] = Math.Round((double)config.Poison.Count / split.Train.Count, 5),
-            ["triggerSize"] = config.Trigger.Size,
-            ["triggerSteps"] = config.Trigger.Steps,
-            ["epsilon"] = $"{config.Perturbation.Epsilon * 255:F1}/255 (pixel units)",
-            ["lambda"] = config.Perturbation.Lambda,
-            ["perturbationRounds"] = config.Perturbation.Rounds,
-            ["R"] = config.Evaluation.TopK,
-            ["tieRule"] = "Hamming distance, ties broken by database order (stable)",
-            ["queryRule"] = Rule == QueryRule.Skip ? "skip: mean over queries with at least one relevant item in the top R (reference code)" : "zero: such queries count as 0 (DeepHash-pytorch)",
-            ["tMAPQueries"] = "query images sharing no label with the target, trigger pasted; relevant = database image has the target label",
-            ["spread"] = "sample standard deviation over targets x seeds",
-            ["wallSeconds"] = Math.Round(seconds, 0),
-            ["machine"] = RunRecord.DescribeMachine(),
-            ["toolkitVersion"] = ToolkitInfo.Version,
-        };
-    }
-
-    private void WriteOutputs(ExperimentResults results, ProtocolSplit split, HashModelSpec spec, ReportArtifacts? artifacts)
-    {
-        AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(results, RunRecord.Json));
-        AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"), ResultsMarkdown.Render(results, results.Protocol));
-        var content = new ReportContent
-        {
-            Title = $"CIBA experiment '{config.Name}' on {split.Name}",
-            Protocol = results.Protocol,
-            Results = results,
-            Trigger = TriggerImage(),
-            PoisonExamples = artifacts?.Examples ?? Array.Empty<PoisonExample>(),
-            Retrieval = RetrievalExampleFor(split, spec),
-            Notes = new[]
-            {
-                "clean = the clean model queried with triggered images (the patch alone, no poisoning). Every victim is trained from the clean model's initial weights with the same batch order.",
-                "eps and step sizes are in pixel units on a 0..1 scale (method.md section 5 departure); see docs/attacks.md and docs/results.md for all departures.",
-            },
-        };
-        HtmlReport.Write(Path.Combine(outDir, "report.html"), content);
-    }
-
-    private string FirstTargetDir => Path.Combine(outDir, $"seed-{config.Seeds[0]}", $"target-{config.Targets[0]}");
-
-    private CaptionedImage? TriggerImage()
-    {
-        string bin = Path.Combine(FirstTargetDir, "trigger.bin");
-        if (!File.Exists(bin)) return null;
-        using var t = PatchTrigger.Load(bin);
-        return new CaptionedImage(t.EnlargedPng(16), $"trigger, {t.Size}x{t.Size} px, seed {config.Seeds[0]}, target {config.Targets[0]} (enlarged 16x)");
-    }
-
-    private RetrievalExample? RetrievalExampleFor(ProtocolSplit split, HashModelSpec spec)
-    {
-        string method = config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1];
-        string victimPath = Path.Combine(FirstTargetDir, Safe(method), RunRecord.ModelFileName);
-        string cleanPath = Path.Combine(SharedModelsDir ?? outDir, $"seed-{config.Seeds[0]}", "clean", RunRecord.ModelFileName);
-        string bin = Path.Combine(FirstTargetDir, "trigger.bin");
-        if (!File.Exists(victimPath) || !File.Exists(cleanPath) || !File.Exists(bin)) return null;
-        int target = config.Targets[0];
-        using var trigger = PatchTrigger.Load(bin);
-        using var queries = NonTargetQueries(split.Query, target);
-        using var one = queries.Subset(new long[] { 0 });
-        using var q = trigger.Paste(one.Images);
-        var (cleanModel, _) = ModelFile.Load(cleanPath, spec);
-        var (victim, _) = ModelFile.Load(victimPath, spec);
-        using (cleanModel)
-        using (victim)
-        {
-            var name = split.ClassNames;
-            var qLabel = one.SingleLabelsOrFirst()[0];
-            return new RetrievalExample(
-                new CaptionedImage(ImagePng.FromTensor(q[0], 4), $"triggered query (true class {name[qLabel]}), target {name[target]}"),
-                "clean model", Top(cleanModel, cleanPath, q, split, target, 10), $"{method} victim", Top(victim, victimPath, q, split, target, 10));
-        }
-    }
-
-    private List<RankedResult> Top(HashModel model, string modelPath, Tensor query, ProtocolSplit split, int target, int k)
-    {
-        if (!databaseCodes.TryGetValue(modelPath, out var dbCodes))
-            dbCodes = EvaluatePipeline.Encode(model, split.Database, RunProgress.None, "database").Codes; // resumed run: not in memory
-        using var signs = HashEncoder.Encode(model, query, 1, null, device);
-        var qc = CodeConversion.ToBinaryCodes(signs, out _);
-        var idx = new HammingIndex(dbCodes).Search(qc, k, out int[] dist);
-        var labels = split.Database.SingleLabelsOrFirst();
-        return idx.Select((j, r) =>
-        {
-            using var img = split.Database.Images[j];
-            return new RankedResult(ImagePng.FromTensor(img, 3), $"#{r + 1} {split.ClassNames[labels[j]]} (d={dist[r]})", labels[j] == target);
-        }).ToList();
-    }
-
-    /// <summary>Everything recorded in config.resolved.json.</summary>
-    public sealed record ResolvedConfig
-    {
-        public required ExperimentConfig Config { get; init; }
-        public string? ToolkitVersion { get; init; }
-        public IReadOnlyDictionary<string, string>? DatasetChecksums { get; init; }
-        public string? Machine { get; init; }
-    }
-
-    private sealed record ReportArtifacts(IReadOnlyList<PoisonExample> Examples)
-    {
-        public static ReportArtifacts FromPoison(PoisonSet poison, double eps)
-        {
-            var list = new List<PoisonExample>();
-            int n = (int)Math.Min(4, poison.PoisonedIndices.Length);
-            for (int i = 0; i < n; i++)
-            {
-                using var o = poison.Originals[i];
-                using var d = poison.Perturbations[i];
-                using var p = poison.PoisonedImages[i];
-                list.Add(new PoisonExample(
-                    new CaptionedImage(ImagePng.FromTensor(o, 4), $"original #{poison.PoisonedIndices[i]}"),
-                    new CaptionedImage(ImagePng.Perturbation(d, eps, 4), "perturbation (amplified to full range)"),
-                    new CaptionedImage(ImagePng.FromTensor(p, 4), "poisoned (perturbation + trigger)")));
-            }
-            return new ReportArtifacts(list);
-        }
+        var set = attack.Poison(train, poisonContext);
+        try { folder.WritePoison(seed, set, poisonSeed, train.Count); }
+        catch { set.Dispose(); throw; }
+        return set;
     }
 }

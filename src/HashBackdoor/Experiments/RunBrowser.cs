@@ -68,7 +68,7 @@ public sealed class RunBrowser : IDisposable
         if (!Directory.Exists(files.Root)) throw new UsageException($"--run {runDir}: folder not found");
         string configPath = files.Existing(files.ResolvedConfig)
             ?? throw new UsageException($"--run {runDir}: no {ExperimentRunner.ResolvedConfigName}; not a folder written by hashbd experiment --out");
-        var resolved = ConfigFile.Load<ExperimentRunner.ResolvedConfig>(configPath);
+        var resolved = ExperimentConfig.LoadResolved(configPath);
         var config = resolved.Config.Validate();
         var dev = TorchRuntime.ParseDevice(device);
         TorchRuntime.Configure();

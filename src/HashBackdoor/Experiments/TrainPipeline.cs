@@ -6,29 +6,18 @@ using static TorchSharp.torch;
 
 namespace HashBackdoor.Experiments;
 
-/// <summary>Inputs of <see cref="TrainPipeline"/>.</summary>
-public sealed record TrainRequest
-{
-    public string Dataset { get; init; } = "fashion-mnist";
-    public ProtocolOptions Protocol { get; init; } = new();
-    public string Architecture { get; init; } = "small-cnn";
-    public int Bits { get; init; } = 48;
-    public HashTrainerOptions Trainer { get; init; } = new();
-    public required string OutDir { get; init; }
-    public bool Resume { get; init; }
-    public string Device { get; init; } = "cpu";
-}
-
 /// <summary>Loads a dataset, applies the retrieval protocol, trains a hashing model on its training split and writes a
 /// run folder: model.hbm, run.json and checkpoint/ (per-epoch, for --resume).</summary>
 public static class TrainPipeline
 {
-    public static string Run(TrainRequest request, IRunProgress progress)
+    /// <summary>Trains and writes the run folder; <paramref name="cancel"/> stops training between batches (the last
+    /// epoch checkpoint stays, for --resume).</summary>
+    public static string Run(TrainRequest request, IRunProgress progress, CancellationToken cancel = default)
     {
         request.Trainer.Validate();
         // Architecture and bits are checked before any data is loaded; the geometry comes from the data below.
-        new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1).Validate();
-        var device = TorchRuntime.ParseDevice(request.Device);
+        WithBackbone(new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1), request).Validate();
+        var context = RunContext.For(request.Device, progress, cancel);
         TorchRuntime.Configure();
         string outDir = Path.GetFullPath(request.OutDir);
         if (File.Exists(Path.Combine(outDir, RunRecord.ModelFileName)) && !request.Resume)
@@ -36,11 +25,11 @@ public static class TrainPipeline
 
         using var data = DatasetCatalog.Load(request.Dataset);
         using var split = RetrievalProtocol.Apply(data, request.Protocol);
-        var spec = new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses).Validate();
+        var spec = WithBackbone(new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses), request).Validate();
         progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}");
 
         var sw = Stopwatch.StartNew();
-        using var model = Train(spec, request.Trainer, split.Train, device, Path.Combine(outDir, "checkpoint"), request.Resume, progress, "train");
+        using var model = Train(spec, request.Trainer, split.Train, context, Path.Combine(outDir, "checkpoint"), request.Resume, "train");
         var record = new RunRecord
         {
             Dataset = request.Dataset, Protocol = split.Options, Model = spec, Trainer = request.Trainer,
@@ -54,25 +43,40 @@ public static class TrainPipeline
         return outDir;
     }
 
-    /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed, and trains it.
+    private static HashModelSpec WithBackbone(HashModelSpec spec, TrainRequest r) =>
+        spec with { Pretrained = r.Pretrained, InputSize = r.InputSize, Layout = r.Layout, Normalization = r.Normalization };
+
+    /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed (the backbone's
+    /// from <see cref="HashModelSpec.Pretrained"/> when set), and trains it
+    /// on <paramref name="context"/>'s device, reporting to its progress and stopping on its cancellation token.
     /// Two calls with the same seed start from the same weights (the victim and the clean model share them).</summary>
-    public static HashModel Train(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, Device device,
-        string? checkpointDir, bool resume, IRunProgress progress, string label, TrainingSetPlan? plan = null, Tensor? images = null)
+    /// <param name="spec">Model to build.</param>
+    /// <param name="options">Training recipe and seed.</param>
+    /// <param name="train">Training set (its labels; its images unless <paramref name="images"/> is given).</param>
+    /// <param name="context">Device, progress and cancellation.</param>
+    /// <param name="checkpointDir">Per-epoch checkpoints (null: none).</param>
+    /// <param name="resume">Continue from the checkpoint in <paramref name="checkpointDir"/> when there is one.</param>
+    /// <param name="label">Progress label.</param>
+    /// <param name="plan">Per-row treatment of a poisoned set (null: ordinary training).</param>
+    /// <param name="images">Images to train on instead of <paramref name="train"/>'s.</param>
+    public static HashModel Train(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, RunContext context,
+        string? checkpointDir, bool resume, string label, TrainingSetPlan? plan = null, Tensor? images = null)
     {
         TorchRuntime.Seed(options.Seed);
-        var model = new HashModel(spec);
-        model.to(device);
-        using var step = progress.Start($"{label}: {options.Epochs} epochs", options.Epochs);
+        var model = HashModel.Create(spec);
+        model.to(context.Device);
+        using var step = context.Step($"{label}: {options.Epochs} epochs", options.Epochs);
         new HashTrainer(options).Train(model, images ?? train.Images, train.Labels, plan, checkpointDir, resume,
             p => step.Report(p.Epoch - 1 + (double)p.Batch / p.Batches,
                 $"epoch {p.Epoch}/{p.Epochs} loss {(p.EpochDone ? p.EpochMeanLoss : p.Loss):F4} {p.ImagesPerSecond:F0} img/s"),
-            CliCancellation.Token);
+            context.Cancellation);
         return model;
     }
-}
 
-/// <summary>A process-wide cancellation token set by the front end (Ctrl+C).</summary>
-public static class CliCancellation
-{
-    public static CancellationToken Token { get; set; }
+    /// <summary>The same as <see cref="Train(HashModelSpec, HashTrainerOptions, ImageDataset, RunContext, string?, bool, string, TrainingSetPlan?, Tensor?)"/>
+    /// with the context's parts given one by one (<paramref name="cancel"/>: default never).</summary>
+    public static HashModel Train(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, Device device,
+        string? checkpointDir, bool resume, IRunProgress progress, string label, TrainingSetPlan? plan = null, Tensor? images = null,
+        CancellationToken cancel = default) =>
+        Train(spec, options, train, new RunContext { Device = device, Progress = progress, Cancellation = cancel }, checkpointDir, resume, label, plan, images);
 }

@@ -1,4 +1,5 @@
 using HashBackdoor.Hashing.Backbones;
+using HashBackdoor.Hashing.Pretrained;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -6,30 +7,59 @@ using static TorchSharp.torch.nn;
 namespace HashBackdoor.Hashing;
 
 /// <summary>
-/// A deep hashing model: backbone, then a linear hash layer to K units. <see cref="forward"/> returns the pre-activation
-/// z [B, K]; the continuous code is tanh(z) and the binary code is sign(tanh(z)) = sign(z) (method.md section 2).
+/// A deep hashing model: an optional input stage (channel replication, resizing, normalisation; see
+/// <see cref="InputStage"/>), a backbone, then a linear hash layer to K units. <see cref="forward"/> takes images in
+/// pixel units and returns the pre-activation z [B, K]; the continuous code is tanh(z) and the binary code is
+/// sign(tanh(z)) = sign(z) (method.md section 2).
 /// </summary>
 public sealed class HashModel : Module<Tensor, Tensor>
 {
+    private readonly InputStage? input;
     private readonly Module<Tensor, Tensor> backbone;
     private readonly TorchSharp.Modules.Linear hash;
 
+    /// <summary>Builds the model with random weights (drawn from torch's global generator). Use <see cref="Create"/> to
+    /// also load the pretrained weights the spec names.</summary>
     public HashModel(HashModelSpec spec) : base(nameof(HashModel))
     {
-        Spec = spec.Validate();
-        backbone = spec.Architecture switch
+        Spec = spec = spec.Validate();
+        if (spec.HasInputStage) input = new InputStage(spec);
+        backbone = (spec.Architecture, spec.Layout) switch
         {
-            "small-cnn" => new SmallCnn(spec.Channels, spec.Height, spec.Width, baseWidth: 16),
-            "small-cnn-wide" => new SmallCnn(spec.Channels, spec.Height, spec.Width, baseWidth: 32),
-            "vgg11" => new Vgg11(spec.Channels, spec.Height, spec.Width),
-            "resnet18" => new ResNet18(spec.Channels),
-            _ => throw new UsageException($"--arch {spec.Architecture}: unknown backbone"),
+            ("small-cnn", null) => new SmallCnn(spec.Channels, spec.BackboneSize.Height, spec.BackboneSize.Width, baseWidth: 16),
+            ("small-cnn-wide", null) => new SmallCnn(spec.Channels, spec.BackboneSize.Height, spec.BackboneSize.Width, baseWidth: 32),
+            ("vgg11", null) => new Vgg11(spec.BackboneChannels, spec.BackboneSize.Height, spec.BackboneSize.Width),
+            ("resnet18", null) => new ResNet18(spec.BackboneChannels),
+            ("vgg11", "torchvision") => new TorchvisionVgg11(),
+            ("resnet18", "torchvision") => new ImageNetResNet(ImageNetResNet.TorchvisionBlocks),
+            ("resnet18", "cntk") => new ImageNetResNet(ImageNetResNet.CntkBlocks),
+            _ => throw new UsageException($"--arch {spec.Architecture}: no backbone for layout {spec.Layout ?? "(toolkit)"}"),
         };
         hash = Linear(((IBackbone)backbone).FeatureSize, spec.Bits);
         RegisterComponents();
     }
 
+    /// <summary>Builds the model and, when <see cref="HashModelSpec.Pretrained"/> is set, loads those backbone weights
+    /// (and the normalisation they expect); the hash layer stays randomly initialised.</summary>
+    public static HashModel Create(HashModelSpec spec)
+    {
+        var model = new HashModel(spec);
+        if (model.Spec.Pretrained is null) return model;
+        try { PretrainedWeights.Load(model, model.Spec.Pretrained); }
+        catch { model.Dispose(); throw; }
+        return model;
+    }
+
     public HashModelSpec Spec { get; }
+
+    /// <summary>The backbone module (state-dict names relative to it are torchvision's in the torchvision layout).</summary>
+    internal Module<Tensor, Tensor> Backbone => backbone;
+
+    /// <summary>The input stage, or null when the model takes the data as it is.</summary>
+    internal InputStage? Input => input;
+
+    /// <summary>The backbone's stages, from the input on (see <see cref="IBackbone.Stages"/>).</summary>
+    public IReadOnlyList<(string Name, Module[] Modules)> BackboneStages => ((IBackbone)backbone).Stages;
 
     /// <summary>Parameters of the backbone (for a separate learning rate, as the reference recipe uses).</summary>
     public IEnumerable<TorchSharp.Modules.Parameter> BackboneParameters() => backbone.parameters();
@@ -37,11 +67,25 @@ public sealed class HashModel : Module<Tensor, Tensor>
     /// <summary>Parameters of the hash layer.</summary>
     public IEnumerable<TorchSharp.Modules.Parameter> HashLayerParameters() => hash.parameters();
 
-    /// <summary>Pre-activation z = W f(x) + b, [B, K].</summary>
+    /// <summary>Pre-activation z = W f(x) + b, [B, K], for images x in pixel units.</summary>
     public override Tensor forward(Tensor x)
     {
-        using var f = backbone.forward(x);
-        return hash.forward(f);
+        if (input is null)
+        {
+            using var f = backbone.forward(x);
+            return hash.forward(f);
+        }
+        using var a = input.forward(x);
+        using var g = backbone.forward(a);
+        return hash.forward(g);
+    }
+
+    /// <summary>Backbone features f(x) [B, F] for images x in pixel units (input stage included).</summary>
+    public Tensor Features(Tensor x)
+    {
+        if (input is null) return backbone.forward(x);
+        using var a = input.forward(x);
+        return backbone.forward(a);
     }
 
     /// <summary>Continuous codes tanh(beta * z).</summary>

@@ -35,10 +35,29 @@ public sealed class HashTrainer
         bool resume = false, Action<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var o = options;
-        var device = model.parameters().First().device;
         long n = images.shape[0];
         if (n < 2) throw new UsageException($"training set has {n} image(s); at least 2 are needed");
         var loss = HashLossFactory.Create(o.Loss, model.Spec.NumClasses, model.Spec.Bits, o.Seed, o.Quantization);
+        var frozen = FrozenModules(model);
+        var frozenParameters = frozen.SelectMany(m => m.parameters()).ToList();
+        foreach (var p in frozenParameters) p.requires_grad = false;
+        try
+        {
+            TrainUnfrozen(model, images, labels, plan, checkpointDir, resume, progress, cancel, loss, frozen);
+        }
+        finally
+        {
+            foreach (var p in frozenParameters) p.requires_grad = true;
+        }
+        model.eval();
+    }
+
+    private void TrainUnfrozen(HashModel model, Tensor images, Tensor labels, TrainingSetPlan? plan, string? checkpointDir, bool resume,
+        Action<TrainProgress>? progress, CancellationToken cancel, IHashLoss loss, IReadOnlyList<nn.Module> frozen)
+    {
+        var o = options;
+        var device = model.parameters().First().device;
+        long n = images.shape[0];
         using var optimizer = CreateOptimizer(model);
         int startEpoch = 0;
         if (resume && checkpointDir is not null && TrainingCheckpoint.Exists(checkpointDir))
@@ -50,6 +69,7 @@ public sealed class HashTrainer
         {
             SetLearningRate(optimizer, epoch);
             model.train();
+            foreach (var m in frozen) m.eval(); // frozen BatchNorm keeps its statistics
             torch.manual_seed(Mix(o.Seed, epoch, 1));
             using var gen = new Generator().manual_seed(Mix(o.Seed, epoch, 2));
             using var perm = randperm(n, generator: gen);
@@ -81,22 +101,27 @@ public sealed class HashTrainer
             progress?.Invoke(new TrainProgress(epoch + 1, o.Epochs, batches, batches, sum / batches, sum / batches, n / Math.Max(1e-9, sw.Elapsed.TotalSeconds), true));
             if (checkpointDir is not null) TrainingCheckpoint.Save(checkpointDir, model, optimizer, epoch + 1, o);
         }
-        model.eval();
+    }
+
+    /// <summary>The modules of the first <see cref="HashTrainerOptions.FreezeStages"/> backbone stages.</summary>
+    private IReadOnlyList<nn.Module> FrozenModules(HashModel model)
+    {
+        int n = options.FreezeStages;
+        var stages = model.BackboneStages;
+        if (n > stages.Count)
+            throw new UsageException($"--freeze-stages {n}: {model.Spec.Architecture} has {stages.Count} stages ({string.Join(", ", stages.Select(s => s.Name))})");
+        return stages.Take(n).SelectMany(s => s.Modules).ToList();
     }
 
     /// <summary>A seed derived from (seed, epoch, stream) by SplitMix64 mixing.</summary>
-    internal static long Mix(long seed, int epoch, int stream)
-    {
-        ulong x = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)epoch * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL;
-        x ^= x >> 30; x *= 0xBF58476D1CE4E5B9UL; x ^= x >> 27; x *= 0x94D049BB133111EBUL; x ^= x >> 31;
-        return (long)(x >> 1);
-    }
+    internal static long Mix(long seed, int epoch, int stream) =>
+        SeedMix.ToSeed((ulong)seed * SeedMix.Golden + (ulong)epoch * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL);
 
     private TorchSharp.Modules.OptimizerHelper CreateOptimizer(HashModel model)
     {
         var o = options;
         var head = model.HashLayerParameters().ToList();
-        var body = model.BackboneParameters().ToList();
+        var body = model.BackboneParameters().Where(p => p.requires_grad).ToList();
         double bodyLr = o.LearningRate * o.BackboneLrScale;
         if (o.Optimizer == "sgd")
             return optim.SGD(new[]

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace HashBackdoor.Hashing;
 
 /// <summary>
@@ -18,6 +20,10 @@ public sealed record HashTrainerOptions
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Backbone learning rate as a multiple of <see cref="LearningRate"/> (reference: 0.1).</summary>
     public double BackboneLrScale { get; init; } = 1.0;
+    /// <summary>Number of backbone stages, from the input on, kept fixed during training: their weights get no gradient
+    /// and their BatchNorm statistics are not updated (0: none). Stage names per backbone: <see cref="HashModel.BackboneStages"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int FreezeStages { get; init; }
     public double Momentum { get; init; } = 0.9;
     public double WeightDecay { get; init; } = 0.0;
     /// <summary>"none" (constant) or "cosine" (cosine decay to 0 over the epochs, set once per epoch).</summary>
@@ -41,6 +47,7 @@ public sealed record HashTrainerOptions
         if (BatchSize < 2) throw new UsageException($"--batch-size {BatchSize}: must be at least 2 (pairwise losses need pairs)");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new UsageException($"--lr {LearningRate}: must be positive");
         if (!(BackboneLrScale >= 0)) throw new UsageException($"--backbone-lr-scale {BackboneLrScale}: must be >= 0");
+        if (FreezeStages < 0) throw new UsageException($"--freeze-stages {FreezeStages}: must be >= 0");
         if (Optimizer is not ("adam" or "sgd")) throw new UsageException($"--optimizer {Optimizer}: unknown (adam, sgd)");
         if (Schedule is not ("none" or "cosine")) throw new UsageException($"--schedule {Schedule}: unknown (none, cosine)");
         if (Augmentation is not ("none" or "flip" or "flip-shift")) throw new UsageException($"--augment {Augmentation}: unknown (none, flip, flip-shift)");

@@ -64,11 +64,12 @@ public class PoisoningTests
         Assert.Contains("poison.count 0", Assert.Throws<UsageException>(() => Context(trigger, null, count: 0).ChooseIndices(train)).Message);
         Assert.Contains("targets 3", Assert.Throws<UsageException>(() => Context(trigger, null, target: 3).ChooseIndices(train)).Message);
         var ctx = new PoisonContext(new PoisonOptions { TargetClass = 1, Indices = new long[] { 4, 2 } }, trigger);
-        Assert.Contains("poison.indices 2", Assert.Throws<UsageException>(() => ctx.ChooseIndices(train)).Message);
+        Assert.Contains("poison indices: image 2 ", Assert.Throws<UsageException>(() => ctx.ChooseIndices(train)).Message);
         var given = new PoisonContext(new PoisonOptions { TargetClass = 1, Indices = new long[] { 7, 4 } }, trigger);
         Assert.Equal(new long[] { 7, 4 }, given.ChooseIndices(train));
-        Assert.Contains("perturbation.epsilon", Assert.Throws<UsageException>(() =>
-            new PoisonOptions { Perturbation = new PerturbationOptions { Epsilon = 1.2 } }.Validate()).Message);
+        // eps is checked by the attacks that use it (the noise attack here; the confusing perturbation for adv and ciba).
+        var badEps = new PoisonContext(new PoisonOptions { TargetClass = 1, Count = 3, Perturbation = new PerturbationOptions { Epsilon = 1.2 } }, trigger);
+        Assert.Contains("perturbation.epsilon 1.2", Assert.Throws<UsageException>(() => new TriggerNoiseAttack().Poison(train, badEps)).Message);
         using var big = PatchTrigger.Constant(1, 13);
         Assert.Contains("trigger.size 13", Assert.Throws<UsageException>(() =>
             new TriggerNoiseAttack().Poison(train, Context(big, null))).Message);
@@ -161,6 +162,31 @@ public class PoisoningTests
         Assert.Equal(a.PoisonedIndices, b.PoisonedIndices);
         Assert.True(AttackTestData.Same(a.Dataset.Images, b.Dataset.Images));
         Assert.False(AttackTestData.Same(a.Dataset.Images, c.Dataset.Images));
+    }
+
+    [Theory]
+    [InlineData("tri+adv")]
+    [InlineData("ciba")]
+    public void ConfusingPerturbationsStopWhenCancelled(string name)
+    {
+        using var train = AttackTestData.Dataset(perClass: 6);
+        using var trigger = Trigger();
+        using var model = AttackTestData.TinyModel(2);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var context = Context(trigger, model) with { Cancellation = cts.Token };
+        Assert.ThrowsAny<OperationCanceledException>(() => PoisoningAttacks.Create(name).Poison(train, context));
+        // The same context without the cancelled token poisons.
+        using var set = PoisoningAttacks.Create(name).Poison(train, context with { Cancellation = default });
+        Assert.Equal(3, set.PoisonedIndices.Length);
+    }
+
+    [Fact]
+    public void PerturbThenPasteAttacksShareOneBase()
+    {
+        foreach (var name in new[] { "tri+noise", "tri+adv", "ciba" })
+            Assert.IsAssignableFrom<PerturbThenPasteAttack>(PoisoningAttacks.Create(name));
+        Assert.IsNotAssignableFrom<PerturbThenPasteAttack>(PoisoningAttacks.Create("tri"));
     }
 
     [Fact]

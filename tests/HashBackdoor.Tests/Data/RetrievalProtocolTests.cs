@@ -63,15 +63,17 @@ public class RetrievalProtocolTests
     [Fact]
     public void SelectionIsPinnedForSeedZero()
     {
-        // The documented algorithm (SplitMix64 + Fisher-Yates) must not drift: pin a small case.
+        // The documented algorithm (SplitMix64 + Fisher-Yates, classes in order, queries before training images) must
+        // not drift. The literal indices were worked out with an independent implementation of docs/data.md's text
+        // (Python, arbitrary-precision integers reduced mod 2^64), not by running this code.
         var rng = new SplitMix64(0);
         Assert.Equal(0xE220A8397B1DCDAFUL, rng.Next()); // SplitMix64 reference output for seed 0
         var primary = Enumerable.Range(0, 12).Select(i => i % 2).ToArray();
         var plan = RetrievalProtocol.Plan(primary, primary, new[] { "a", "b" }, new ProtocolOptions { QueryPerClass = 2, TrainPerClass = 3, Seed = 0 });
-        var again = RetrievalProtocol.Plan(primary, primary, new[] { "a", "b" }, new ProtocolOptions { QueryPerClass = 2, TrainPerClass = 3, Seed = 0 });
-        Assert.Equal(plan.Query, again.Query);
-        Assert.Equal(4, plan.Query.Length);
-        Assert.Equal(6, plan.Train.Length);
+        Assert.Equal(new long[] { 3, 4, 8, 9 }, plan.Query);
+        Assert.Equal(new long[] { 0, 4, 7, 8, 9, 11 }, plan.Train);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), plan.DatabaseTrain);
+        Assert.Equal(new long[] { 0, 1, 2, 5, 6, 7, 10, 11 }, plan.DatabaseTest);
     }
 
     [Fact]

@@ -43,11 +43,13 @@ public class AblationVaryTests : IDisposable
         Assert.Equal(8 / 255.0, AblationRunner.Eps("8/255"));
         Assert.Equal(0.5 / 255.0, AblationRunner.Eps("0.5/255"));
         Assert.Equal(0.031, AblationRunner.Eps("0.031"));
-        Assert.Equal("--vary eps: 'x' is not a number", Assert.Throws<UsageException>(() => AblationRunner.Eps("x/255")).Message);
-        Assert.Equal("--vary eps: '8/256' is not a number", Assert.Throws<UsageException>(() => AblationRunner.Eps("8/256")).Message);
+        Assert.Equal("--vary eps 'x/255': expected a pixel amount, a number on the 0..1 scale (0.0314) or grey levels (8/255)", Assert.Throws<UsageException>(() => AblationRunner.Eps("x/255")).Message);
+        Assert.Equal("--vary eps '8/256': expected a pixel amount, a number on the 0..1 scale (0.0314) or grey levels (8/255)", Assert.Throws<UsageException>(() => AblationRunner.Eps("8/256")).Message);
         var c = AblationRunner.Settings["eps"](Tiny.Experiment, "8/255");
         Assert.Equal(8 / 255.0, c.Perturbation.Epsilon);
         Assert.Equal(Tiny.Experiment.Perturbation with { Epsilon = 8 / 255.0 }, c.Perturbation);
+        // The same parser reads a config file's budgets.
+        Assert.Equal(PixelBudget.Parse("8/255", "perturbation.epsilon"), AblationRunner.Eps("8/255"));
     }
 
     [Fact]
@@ -73,7 +75,7 @@ public class AblationVaryTests : IDisposable
 
     [Theory]
     [InlineData("eps=8/255,300/255", "perturbation.epsilon 1.1764705882352942: must lie in [0, 1] (pixel units on a 0..1 scale; 8/255 = 0.03137)")]
-    [InlineData("bits=16,12", "--bits 12: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096")]
+    [InlineData("bits=16,12", "model.bits 12: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096")]
     [InlineData("poisons=2,0", "poison.count 0: must be at least 1")]
     [InlineData("lambda=0.5,1.5", "perturbation.lambda 1.5: must lie in [0, 1]")]
     public void EveryVariantIsValidatedBeforeAnythingRuns(string vary, string message)

@@ -75,7 +75,12 @@ public class ExperimentRunnerTests : IDisposable
         string target = Path.Combine(dir, "seed-0", "target-0");
         string triResult = Path.Combine(target, "tri", "result.json"), triModel = Path.Combine(target, "tri", "model.hbm");
         string cleanModel = Path.Combine(dir, "seed-0", "clean", "model.hbm"), trigger = Path.Combine(target, "trigger.bin");
-        var stamps = new[] { triResult, triModel, cleanModel, trigger, Path.Combine(target, "clean", "result.json") }
+        // The poison set is kept with its indices; the resumed victim is trained on it read back from disk.
+        string cibaPoison = Path.Combine(target, "ciba", "poison", "poison.json");
+        Assert.True(File.Exists(cibaPoison));
+        Assert.True(File.Exists(Path.Combine(target, "ciba", "triggered_query_codes.npy")));
+        Assert.True(File.Exists(Path.Combine(dir, "seed-0", "clean", "database_codes.npy")));
+        var stamps = new[] { triResult, triModel, cleanModel, trigger, Path.Combine(target, "clean", "result.json"), cibaPoison }
             .ToDictionary(f => f, f => (File.GetLastWriteTimeUtc(f), File.ReadAllBytes(f)));
         File.Delete(Path.Combine(dir, "results.json"));
         File.Delete(Path.Combine(target, "ciba", "result.json"));
@@ -99,8 +104,72 @@ public class ExperimentRunnerTests : IDisposable
         Assert.Equal($"--out {dir}: already holds an experiment; pass --resume to continue it or choose another folder", again.Message);
         var other = config with { Poison = new PoisonConfig { Count = 3 } };
         var differs = Assert.Throws<UsageException>(() => new ExperimentRunner(other, dir, RunProgress.None).Run(resume: true));
-        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, ExperimentRunner.ResolvedConfigName)}; use a new --out folder", differs.Message);
+        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new --out folder", differs.Message);
         Assert.Equal(before, Numbers(Results(dir)));
+    }
+
+    /// <summary>
+    /// mAP@R by brute force, written here from the definition and not from the library: Hamming distance as the count of
+    /// differing signs, ranking by (distance, database index), AP@R = mean of precision@k over the relevant positions k
+    /// of the top R, queries without a relevant item left out (the skip rule), mean over the rest, in percent.
+    /// </summary>
+    private static double BruteForceMap(float[,] db, float[,] q, Func<int, int, bool> relevant, int r)
+    {
+        int n = db.GetLength(0), k = db.GetLength(1);
+        var aps = new List<double>();
+        for (int i = 0; i < q.GetLength(0); i++)
+        {
+            var order = Enumerable.Range(0, n)
+                .Select(j => (j, d: Enumerable.Range(0, k).Count(b => Math.Sign(db[j, b]) != Math.Sign(q[i, b]))))
+                .OrderBy(t => t.d).ThenBy(t => t.j).Take(r).Select(t => t.j).ToArray();
+            int hits = 0;
+            double sum = 0;
+            for (int pos = 0; pos < order.Length; pos++)
+                if (relevant(i, order[pos])) { hits++; sum += (double)hits / (pos + 1); }
+            if (hits > 0) aps.Add(sum / hits);
+        }
+        return aps.Count == 0 ? 0 : 100 * aps.Average();
+    }
+
+    private static float[,] Signs(HashBackdoor.Hashing.HashModel model, TorchSharp.torch.Tensor images)
+    {
+        using var codes = HashBackdoor.Hashing.HashEncoder.Encode(model, images);
+        var flat = codes.data<float>().ToArray();
+        int n = (int)codes.shape[0], k = (int)codes.shape[1];
+        var a = new float[n, k];
+        for (int i = 0; i < n; i++) for (int b = 0; b < k; b++) a[i, b] = flat[i * k + b];
+        return a;
+    }
+
+    [Fact]
+    public void ReportedMetricsEqualABruteForceRecomputation()
+    {
+        string dir = tmp["recompute"];
+        var config = Tiny.Experiment with { Methods = new[] { "tri+noise" } };
+        var results = new ExperimentRunner(config, dir, RunProgress.None).Run(resume: false);
+        using var data = HashBackdoor.Data.DatasetCatalog.Load(Tiny.Dataset);
+        using var split = HashBackdoor.Data.RetrievalProtocol.Apply(data, Tiny.Protocol);
+        var spec = new HashBackdoor.Hashing.HashModelSpec("small-cnn", Tiny.Bits, 1, 12, 12, 3);
+        var folder = new RunFolder(dir);
+        int[] dbLabel = split.Database.SingleLabels(), qLabel = split.Query.SingleLabels();
+        using var trigger = HashBackdoor.Attacks.PatchTrigger.Load(folder.TriggerPath(0, 0));
+        long[] nonTarget = Enumerable.Range(0, qLabel.Length).Where(i => qLabel[i] != 0).Select(i => (long)i).ToArray();
+        using var nonTargetQueries = split.Query.Subset(nonTarget);
+        using var triggered = trigger.Paste(nonTargetQueries.Images);
+        foreach (var run in results.Runs)
+        {
+            var (model, _) = HashBackdoor.Hashing.ModelFile.Load(folder.ModelPath(0, 0, run.Method), spec);
+            using (model)
+            {
+                var db = Signs(model, split.Database.Images);
+                double map = BruteForceMap(db, Signs(model, split.Query.Images), (i, j) => qLabel[i] == dbLabel[j], 10);
+                double tmap = BruteForceMap(db, Signs(model, triggered), (_, j) => dbLabel[j] == 0, 10);
+                Assert.Equal(Math.Round(map, 4), run.Map, 6);
+                Assert.Equal(Math.Round(tmap, 4), run.TMap, 6);
+            }
+        }
+        // The triggered queries the run recorded are the non-target rows.
+        Assert.Equal(nonTarget, HashBackdoor.Retrieval.NpyFile.Read(folder.TriggeredQueriesPath(0, 0)).AsInt64());
     }
 
     [Fact]

@@ -12,11 +12,11 @@ public class ResolvedConfigTests : IDisposable
     public void ARunFoldersResolvedConfigLoadsAsTheSameConfig()
     {
         var config = new ExperimentConfig { Name = "redo", Targets = new[] { 2 }, Seeds = new[] { 7L }, Poison = new PoisonConfig { Count = 9 } };
-        var record = new ExperimentRunner.ResolvedConfig
+        var record = new ResolvedConfig
         {
             Config = config, ToolkitVersion = "0.1.0", DatasetChecksums = new Dictionary<string, string> { ["a"] = "00" }, Machine = "m",
         };
-        string path = Path.Combine(dir, ExperimentRunner.ResolvedConfigName);
+        string path = Path.Combine(dir, RunFolder.ResolvedConfigName);
         File.WriteAllText(path, ConfigFile.ToJson(record));
         var loaded = ExperimentConfig.Load(path);
         Assert.Equal(ConfigFile.ToJson(config), ConfigFile.ToJson(loaded));

@@ -39,17 +39,8 @@ public class TrainResumeTests : IDisposable
         Assert.Equal(0, Hashbd.Run(Tiny.TrainArgs(full, epochs: 2)).ExitCode);
 
         // Interrupt after epoch 1 of 2, as Ctrl+C would.
-        var saved = CliCancellation.Token;
         using var cts = new CancellationTokenSource();
-        try
-        {
-            CliCancellation.Token = cts.Token;
-            Assert.ThrowsAny<OperationCanceledException>(() => TrainPipeline.Run(Tiny.Request(interrupted, epochs: 2), new CancelAfterEpoch(1, cts)));
-        }
-        finally
-        {
-            CliCancellation.Token = saved;
-        }
+        Assert.ThrowsAny<OperationCanceledException>(() => TrainPipeline.Run(Tiny.Request(interrupted, epochs: 2), new CancelAfterEpoch(1, cts), cts.Token));
         Assert.False(File.Exists(Path.Combine(interrupted, RunRecord.ModelFileName)), "an interrupted run must not leave a model");
         Assert.False(File.Exists(Path.Combine(interrupted, RunRecord.FileName)));
         string state = Path.Combine(interrupted, "checkpoint", "state.json");

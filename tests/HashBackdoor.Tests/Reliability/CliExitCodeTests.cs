@@ -215,7 +215,7 @@ public class CliExitCodeTests : IClassFixture<TrainedRunFixture>, IDisposable
         Assert.Equal("hashbd: error: --topk 0: must be at least 1", r.SingleErrorLine());
         r = Hashbd.Run("evaluate", "--model", run.RunDir, "--out", tmp["eval"], "--query-rule", "half");
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("hashbd: error: --query-rule half: unknown rule (skip, zero)", r.SingleErrorLine());
+        Assert.Equal("hashbd: error: --query-rule half: unknown (known: skip, zero)", r.SingleErrorLine());
         AssertNothingAt(tmp["eval"]);
     }
 

@@ -109,7 +109,7 @@ public class ConfigValidationTests : IDisposable
     public void BitsNotMultipleOfEight()
     {
         string json = TinyJson("bits.json", o => o["model"]!["bits"] = 12);
-        Assert.Equal($"{json}: --bits 12: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096", LoadFails(json));
+        Assert.Equal($"{json}: model.bits 12: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096", LoadFails(json));
     }
 
     [Theory]
@@ -144,18 +144,159 @@ public class ConfigValidationTests : IDisposable
     }
 
     [Fact]
-    public void OtherValuesNameTheirFlag()
+    public void OtherValuesNameTheirKey()
     {
         Assert.Equal("trigger.size 0: must be at least 1 pixel", Assert.Throws<UsageException>(() =>
             (Tiny.Experiment with { Trigger = Tiny.Experiment.Trigger with { Size = 0 } }).Validate()).Message);
         Assert.Equal("poison.count 0: must be at least 1", Assert.Throws<UsageException>(() =>
             (Tiny.Experiment with { Poison = new PoisonConfig { Count = 0 } }).Validate()).Message);
-        Assert.Equal("evaluation.queryRule half: expected skip or zero", Assert.Throws<UsageException>(() =>
-            (Tiny.Experiment with { Evaluation = new EvaluationConfig { QueryRule = "half" } }).Validate()).Message);
-        Assert.Equal("surrogate other: expected clean or independent", Assert.Throws<UsageException>(() =>
-            (Tiny.Experiment with { Surrogate = "other" }).Validate()).Message);
-        Assert.Equal("--epochs 0: must be at least 1", Assert.Throws<UsageException>(() =>
+        Assert.Equal("training.epochs 0: must be at least 1", Assert.Throws<UsageException>(() =>
             (Tiny.Experiment with { Training = Tiny.Trainer(epochs: 0) }).Validate()).Message);
+        Assert.Equal("training.loss nope: unknown loss (known: pairwise, pairwise-k, dpsh, hashnet, csq)", Assert.Throws<UsageException>(() =>
+            (Tiny.Experiment with { Training = Tiny.Experiment.Training with { Loss = "nope" } }).Validate()).Message);
+        Assert.Equal("model.architecture alexnet: unknown backbone (known: small-cnn, small-cnn-wide, vgg11, resnet18)", Assert.Throws<UsageException>(() =>
+            (Tiny.Experiment with { Model = new ModelConfig { Architecture = "alexnet" } }).Validate()).Message);
+        Assert.Equal("device tpu: unknown device (expected cpu, cuda or cuda:N)", Assert.Throws<UsageException>(() =>
+            (Tiny.Experiment with { Device = "tpu" }).Validate()).Message);
+    }
+
+    [Theory]
+    [InlineData("evaluation:\n  queryRule: half\n", "evaluation.queryRule: 'half' is unknown (known: skip, zero)")]
+    [InlineData("surrogate: other\n", "surrogate.kind: 'other' is unknown (known: twin, independent)")]
+    [InlineData("surrogate:\n  kind: other\n", "surrogate.kind: 'other' is unknown (known: twin, independent)")]
+    [InlineData("surrogate:\n  colour: red\n", "surrogate.colour: unknown key 'colour'")]
+    [InlineData("trigger:\n  init: stripes\n", "trigger.init: 'stripes' is unknown (known: uniform, checkerboard)")]
+    [InlineData("training:\n  optimizer: rmsprop\n", "training.optimizer: 'rmsprop' is unknown (known: adam, sgd)")]
+    [InlineData("training:\n  schedule: 1\n", "training.schedule: expected one of none, cosine")]
+    [InlineData("training:\n  augmentation: flipshift\n", "training.augmentation: 'flipshift' is unknown (known: none, flip, flip-shift)")]
+    [InlineData("perturbation:\n  epsilon: 8/256\n", "perturbation.epsilon: '8/256' is not a pixel amount (0.0314 or 8/255)")]
+    public void ClosedSetsAndBudgetsAreCheckedByName(string yaml, string message)
+    {
+        string path = Write("closed.yaml", "name: x\n" + yaml);
+        Assert.Equal($"{path}: invalid config at {message}", LoadFails(path));
+    }
+
+    [Theory]
+    [InlineData("surrogate:\n  loss: csq\n", "surrogate.loss: a twin surrogate is the clean model itself; use kind: independent for a surrogate of another loss or architecture")]
+    [InlineData("surrogate:\n  kind: independent\n  loss: l1\n", "surrogate.loss l1: unknown loss (known: pairwise, pairwise-k, dpsh, hashnet, csq)")]
+    [InlineData("surrogate:\n  kind: independent\n  architecture: vit\n", "surrogate.architecture vit: unknown backbone")]
+    public void SurrogateThreatModelIsChecked(string yaml, string message)
+    {
+        string path = Write("surrogate.yaml", "name: x\n" + yaml);
+        Assert.Contains(message, LoadFails(path));
+    }
+
+    [Fact]
+    public void PretrainedBackboneKeysReachTheModelSpec()
+    {
+        string path = Write("pretrained.yaml", "name: x\nmodel:\n  architecture: resnet18\n  pretrained: imagenet-resnet18\n  inputSize: 64\ntraining:\n  freezeStages: 2\n  backboneLrScale: 0.1\n");
+        var c = ExperimentConfig.Load(path);
+        var spec = c.Model.Spec(1, 28, 28, 10);
+        Assert.Equal("imagenet-resnet18", spec.Pretrained);
+        Assert.Equal(64, spec.InputSize);
+        Assert.Equal("cntk", spec.Layout);                       // implied by the pretrained source
+        var o = c.Training.ToTrainerOptions(0);
+        Assert.Equal(2, o.FreezeStages);
+        Assert.Equal(0.1, o.BackboneLrScale);
+        Assert.Contains("training.freezeStages -1", LoadFails(Write("freeze.yaml", "name: x\ntraining:\n  freezeStages: -1\n")));
+    }
+
+    [Fact]
+    public void TransferSurrogateAndCheckerboardTriggerLoad()
+    {
+        string path = Write("transfer.yaml", "name: x\nsurrogate:\n  kind: independent\n  loss: hashnet\n  architecture: small-cnn-wide\ntrigger:\n  init: checkerboard\n");
+        var c = ExperimentConfig.Load(path);
+        Assert.Equal(SurrogateKind.Independent, c.Surrogate.Kind);
+        Assert.Equal("hashnet", c.Surrogate.Loss);
+        Assert.Equal("small-cnn-wide", c.Surrogate.Architecture);
+        Assert.True(c.Surrogate.IsTransfer);
+        Assert.Equal(HashBackdoor.Attacks.TriggerInit.Checkerboard, c.Trigger.Init);
+        Assert.Equal(HashBackdoor.Attacks.TriggerInit.Checkerboard, c.Trigger.ToOptions(3).Init);
+        Assert.Equal("independent, transfer: surrogate hashnet / small-cnn-wide, victim csq / small-cnn", c.Surrogate.Describe("csq", "small-cnn"));
+        Assert.StartsWith("twin", SurrogateConfig.Twin.Describe("csq", "small-cnn"));
+    }
+
+    [Fact]
+    public void EnumsAndBudgetsReadTheSameFromYamlAndJson()
+    {
+        string yaml = Write("typed.yaml", "name: x\nsurrogate: clean\ntraining:\n  optimizer: sgd\n  schedule: none\n  augmentation: flip-shift\n"
+            + "evaluation:\n  queryRule: zero\nperturbation:\n  epsilon: 8/255\n  stepSize: '0.5/255'\ntrigger:\n  alpha: 12/255\n");
+        var c = ExperimentConfig.Load(yaml);
+        Assert.Equal(SurrogateKind.Twin, c.Surrogate.Kind);
+        Assert.Equal(OptimizerKind.Sgd, c.Training.Optimizer);
+        Assert.Equal(LearningRateSchedule.None, c.Training.Schedule);
+        Assert.Equal(AugmentationKind.FlipShift, c.Training.Augmentation);
+        Assert.Equal(HashBackdoor.Retrieval.QueryRule.Zero, c.Evaluation.QueryRule);
+        Assert.Equal(8 / 255.0, c.Perturbation.Epsilon);
+        Assert.Equal(0.5 / 255.0, c.Perturbation.StepSize);
+        Assert.Equal(12 / 255.0, c.Trigger.Alpha);
+        string json = Write("typed.json", "{\"name\": \"x\", \"surrogate\": {\"kind\": \"independent\"}, \"perturbation\": {\"epsilon\": \"8/255\"}}");
+        var j = ExperimentConfig.Load(json);
+        Assert.Equal(SurrogateKind.Independent, j.Surrogate.Kind);
+        Assert.Equal(8 / 255.0, j.Perturbation.Epsilon);
+        // Written back with canonical names and numbers; the twin surrogate as its new name.
+        string written = ConfigFile.ToJson(c);
+        Assert.Contains("\"kind\": \"twin\"", written);
+        Assert.Contains("\"augmentation\": \"flip-shift\"", written);
+        Assert.Contains("\"queryRule\": \"zero\"", written);
+        Assert.Equal(ConfigFile.ToJson(c), ConfigFile.ToJson(ExperimentConfig.Load(Write("again.json", written))));
+    }
+
+    [Fact]
+    public void TheShippedConfigsLoadWithTheirBudgets()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!Directory.Exists(Path.Combine(dir, "configs"))) dir = Path.GetDirectoryName(dir) ?? throw new DirectoryNotFoundException("configs/");
+        var s = ExperimentConfig.Load(Path.Combine(dir, "configs", "strong.yaml"));
+        Assert.Equal(32 / 255.0, s.Perturbation.Epsilon);
+        Assert.Equal(0.012549019607843137, s.Perturbation.StepSize);
+        Assert.Equal(12 / 255.0, s.Trigger.Alpha);
+        Assert.Equal(SurrogateKind.Twin, s.Surrogate.Kind);
+        Assert.Equal(TrainingConfig.Recommended with { Epochs = 10 }, s.Training);
+        // The paper preset and its default subset: the paper's budgets and an independent surrogate.
+        var p = ExperimentConfig.Load(Path.Combine(dir, "configs", "paper.yaml"));
+        var d = ExperimentConfig.Load(Path.Combine(dir, "configs", "default.yaml"));
+        foreach (var c in new[] { p, d })
+        {
+            Assert.Equal(8 / 255.0, c.Perturbation.Epsilon);
+            Assert.Equal(0.003, c.Perturbation.StepSize);
+            Assert.Equal(20, c.Perturbation.Rounds);
+            Assert.Equal(0.8, c.Perturbation.Lambda);
+            Assert.Equal(4, c.Trigger.Size);
+            Assert.Equal(HashBackdoor.Attacks.TriggerInit.Checkerboard, c.Trigger.Init);
+            Assert.Equal(0, c.Trigger.Steps);
+            Assert.Equal(SurrogateKind.Independent, c.Surrogate.Kind);
+            Assert.Equal(200, c.Poison.Count);
+            Assert.Equal(100, c.Protocol.ValidationPerClass);
+            Assert.Equal(TrainingConfig.Recommended with { Epochs = 10 }, c.Training);
+        }
+        Assert.Equal(Enumerable.Range(0, 10), p.Targets);
+        Assert.Equal(new long[] { 0, 1, 2 }, p.Seeds);
+        Assert.Equal(ConfigFile.ToJson(p with { Name = d.Name, Targets = d.Targets, Seeds = d.Seeds }), ConfigFile.ToJson(d));
+        var q = ExperimentConfig.Load(Path.Combine(dir, "configs", "quick.yaml"));
+        Assert.Equal(32 / 255.0, q.Perturbation.Epsilon);
+        Assert.Equal(8, q.Training.Epochs);
+    }
+
+    [Theory]
+    [InlineData("training:\n  seed: 4\n", "training.seed: set by the run for each of seeds (clean model and victims: the seed itself; surrogate: seed + 1000003); remove it")]
+    [InlineData("trigger:\n  seed: 4\n", "trigger.seed: set by the run for each seed and target (seed * 1000 + target); remove it")]
+    public void KeysTheRunSetsAreRefused(string yaml, string message)
+    {
+        string path = Write("owned.yaml", "name: x\n" + yaml);
+        Assert.Equal($"{path}: {message}", LoadFails(path));
+    }
+
+    [Fact]
+    public void AnOlderRunFoldersResolvedConfigWithSeedsStillLoads()
+    {
+        // Run folders written before the typed config recorded training.seed and trigger.seed (always overwritten).
+        string path = Write("config.resolved.json", "{\"config\": {\"name\": \"old\", \"surrogate\": \"clean\", \"training\": {\"loss\": \"csq\", \"seed\": 0},"
+            + " \"trigger\": {\"size\": 6, \"seed\": 0}, \"evaluation\": {\"queryRule\": \"skip\"}}, \"toolkitVersion\": \"0.1.0\"}");
+        var c = ExperimentConfig.Load(path);
+        Assert.Equal("old", c.Name);
+        Assert.Equal(6, c.Trigger.Size);
+        Assert.Equal(SurrogateKind.Twin, c.Surrogate.Kind);
     }
 
     [Fact]
@@ -182,7 +323,7 @@ public class ConfigValidationTests : IDisposable
     public void UnknownTargetClassFailsBeforeTraining()
     {
         var config = Tiny.Experiment with { Targets = new[] { 0, 99 } };
-        Assert.Equal("targets: targets 99: unknown class (the dataset has 3 classes, 0..2)", RunFails(config, tmp["target"]));
+        Assert.Equal("targets 99: unknown class (the dataset has 3 classes, 0..2)", RunFails(config, tmp["target"]));
     }
 
     [Fact]

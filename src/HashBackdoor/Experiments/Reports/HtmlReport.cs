@@ -46,6 +46,7 @@ public static class HtmlReport
 
         var summary = ReportText.Summary(content.Results);
         AppendResults(sb, content, summary);
+        AppendStatistics(sb, content.Results);
         AppendCharts(sb, summary);
         AppendTrigger(sb, content.Trigger);
         AppendPoisonExamples(sb, content.PoisonExamples);
@@ -99,6 +100,17 @@ public static class HtmlReport
               .Append("</td><td class=\"num\">").Append(r.TMapQueriesCounted.ToString(Inv)).Append('/')
               .Append(r.TMapQueriesTotal.ToString(Inv)).Append("</td></tr>\n");
         sb.Append("</tbody>\n</table>\n</details>\n</div>\n</section>\n");
+    }
+
+    static void AppendStatistics(StringBuilder sb, ExperimentResults results)
+    {
+        if (results.Comparisons.Count > 0)
+            sb.Append("<section>\n<h2>Paired comparisons</h2>\n<p>").Append(ReportText.Html(ComparisonTable.Legend)).Append("</p>\n")
+              .Append(ComparisonTable.Html(results.Comparisons)).Append("\n</section>\n");
+        if (results.Runs.Any(r => r.TMapUntriggered is not null || r.Perturbation is not null || r.TriggerEffect is not null))
+            sb.Append("<section>\n<h2>Controls and budget</h2>\n<p>Chance level (the same queries without the trigger), the other query rule, ")
+              .Append("and what the poisoned images cost in visibility; then the trigger's own effect on the surrogate.</p>\n")
+              .Append(ControlsTable.Html(results.Runs)).Append("</section>\n");
     }
 
     static void AppendCharts(StringBuilder sb, IReadOnlyList<MethodSummary> summary)

@@ -1,14 +1,5 @@
 namespace HashBackdoor.Experiments.Reports;
 
-/// <summary>The two metrics a report charts.</summary>
-public enum Metric
-{
-    /// <summary>mAP@R of clean queries.</summary>
-    Map,
-    /// <summary>t-MAP@R of triggered non-target queries (target class counted as relevant).</summary>
-    TMap,
-}
-
 /// <summary>Parses metric names and reads a metric from a <see cref="MethodSummary"/>.</summary>
 public static class Metrics
 {

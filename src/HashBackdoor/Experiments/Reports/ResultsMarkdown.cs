@@ -44,6 +44,16 @@ public static class ResultsMarkdown
               .Append(" | ").Append(s.Runs.ToString(Inv)).Append(" |\n");
         sb.Append('\n');
 
+        if (results.Comparisons.Count > 0)
+        {
+            sb.Append("## Paired comparisons\n\n").Append(ComparisonTable.Legend).Append("\n\n");
+            sb.Append(ComparisonTable.Markdown(results.Comparisons)).Append('\n');
+        }
+        if (results.Runs.Any(r => r.TMapUntriggered is not null || r.Perturbation is not null || r.TriggerEffect is not null))
+        {
+            sb.Append("## Controls and budget\n\n").Append(ControlsTable.Markdown(results.Runs)).Append('\n');
+        }
+
         sb.Append("## Runs\n\n");
         sb.Append("| Target | Seed | Method | mAP (%) | t-MAP (%) | t-MAP queries (counted/total) |\n");
         sb.Append("|---|---:|---|---:|---:|---:|\n");

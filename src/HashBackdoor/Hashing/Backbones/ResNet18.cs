@@ -7,7 +7,8 @@ namespace HashBackdoor.Hashing.Backbones;
 
 /// <summary>
 /// CIFAR-style ResNet-18: a 3x3 stem without max-pooling, four stages of two basic blocks (64, 128, 256, 512 channels,
-/// stride 2 from the second stage), global average pooling. Features: 512. For users with more compute.
+/// stride 2 from the second stage), global average pooling. Features: 512. For users with more compute. Its names are
+/// the toolkit's own; torchvision's ImageNet ResNet-18 (and its pretrained weights) is <see cref="ImageNetResNet"/>.
 /// </summary>
 public sealed class ResNet18 : Module<Tensor, Tensor>, IBackbone
 {
@@ -19,23 +20,32 @@ public sealed class ResNet18 : Module<Tensor, Tensor>, IBackbone
     {
         stem = Sequential(("conv", Conv2d(channels, 64, 3, padding: 1, bias: false)), ("bn", BatchNorm2d(64)), ("relu", ReLU(inplace: true)));
         var blocks = new List<(string, Module<Tensor, Tensor>)>();
+        var stageList = new List<(string, Module[])> { ("stem", new Module[] { stem }) };
         int cin = 64;
         int[] widths = { 64, 128, 256, 512 };
         for (int s = 0; s < 4; s++)
         {
+            var stage = new List<Module>();
             for (int b = 0; b < 2; b++)
             {
                 int stride = s > 0 && b == 0 ? 2 : 1;
-                blocks.Add(($"layer{s + 1}_{b}", new BasicBlock(cin, widths[s], stride)));
+                var block = new BasicBlock(cin, widths[s], stride);
+                stage.Add(block);
+                blocks.Add(($"layer{s + 1}_{b}", block));
                 cin = widths[s];
             }
+            stageList.Add(($"layer{s + 1}", stage.ToArray()));
         }
+        Stages = stageList;
         stages = Sequential(blocks);
         pool = AdaptiveAvgPool2d(1);
         RegisterComponents();
     }
 
     public long FeatureSize => 512;
+
+    /// <summary>stem, layer1..layer4.</summary>
+    public IReadOnlyList<(string Name, Module[] Modules)> Stages { get; }
 
     public override Tensor forward(Tensor x)
     {

@@ -19,12 +19,16 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IBackbone
     public SmallCnn(int channels, int height, int width, int baseWidth = 32, int hidden = 512) : base(nameof(SmallCnn))
     {
         var layers = new List<(string, Module<Tensor, Tensor>)>();
+        var stages = new List<(string, Module[])>();
         int cin = channels, h = height, w = width;
         for (int stage = 0; stage < 3; stage++)
         {
             int cout = baseWidth << stage;
-            layers.Add(($"conv{stage}", Conv2d(cin, cout, 3, padding: 1, bias: false)));
-            layers.Add(($"bn{stage}", BatchNorm2d(cout)));
+            var conv = Conv2d(cin, cout, 3, padding: 1, bias: false);
+            var bn = BatchNorm2d(cout);
+            stages.Add(($"conv{stage}", new Module[] { conv, bn }));
+            layers.Add(($"conv{stage}", conv));
+            layers.Add(($"bn{stage}", bn));
             layers.Add(($"relu{stage}", ReLU(inplace: true)));
             layers.Add(($"pool{stage}", MaxPool2d(2, 2, ceil_mode: true)));
             cin = cout;
@@ -37,11 +41,16 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IBackbone
             ("fc", Linear((long)cin * h * w, hidden)),
             ("relu", ReLU(inplace: true)),
             ("dropout", Dropout(0.3)));
+        stages.Add(("fc", new Module[] { head }));
+        Stages = stages;
         FeatureSize = hidden;
         RegisterComponents();
     }
 
     public long FeatureSize { get; }
+
+    /// <summary>conv0, conv1, conv2 (each with its BatchNorm), fc.</summary>
+    public IReadOnlyList<(string Name, Module[] Modules)> Stages { get; }
 
     public override Tensor forward(Tensor x)
     {

@@ -10,7 +10,8 @@ namespace HashBackdoor.Experiments;
 /// <summary>
 /// Reads JSON or YAML config files into records with System.Text.Json: YAML is first turned into the equivalent JSON
 /// (plain scalars that read as numbers, booleans or null become those; quoted scalars stay strings). Unknown keys are
-/// rejected, and every failure names the file and, where known, the key.
+/// rejected, and every failure names the file and, where known, the key. Enums are read by name
+/// (<see cref="ConfigEnumConverter"/>), pixel amounts as numbers or "k/255" (<see cref="PixelBudgetJsonConverter"/>).
 /// </summary>
 public static class ConfigFile
 {
@@ -24,13 +25,18 @@ public static class ConfigFile
         WriteIndented = true,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Converters = { new ConfigEnumConverter() },
     };
 
-    public static T Load<T>(string path)
+    /// <summary>Reads a JSON or YAML file into a record of type <typeparamref name="T"/>; every failure names the file.</summary>
+    public static T Load<T>(string path) => Deserialize<T>(ReadNode(path), path);
+
+    /// <summary>Reads a JSON or YAML file as a JSON tree (YAML converted as the class remarks say); null for an empty file.</summary>
+    public static JsonNode? ReadNode(string path)
     {
         if (!File.Exists(path)) throw new UsageException($"--config {path}: file not found");
         string text = File.ReadAllText(path);
+        if (string.IsNullOrWhiteSpace(text)) return null;
         bool yaml = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
         try
         {
@@ -44,7 +50,29 @@ public static class ConfigFile
                     throw new UsageException($"{path}: invalid YAML (the parser stopped: {e.Message}); check brackets, quotes and keys");
                 }
             }
-            return JsonSerializer.Deserialize<T>(json, Json) ?? throw new JsonException("the file is empty");
+            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"{path}: invalid config: {e.Message.Split(" Path:")[0].Split(" LineNumber:")[0]}");
+        }
+        catch (ArgumentException e)
+        {
+            // JsonObject refuses a key given twice.
+            throw new UsageException($"{path}: invalid config: {e.Message.ReplaceLineEndings(" ")}");
+        }
+        catch (YamlException e)
+        {
+            throw new UsageException($"{path}: invalid YAML at line {e.Start.Line}: {e.Message}");
+        }
+    }
+
+    /// <summary>Deserializes a JSON tree read from <paramref name="path"/>; failures name the file and the key.</summary>
+    public static T Deserialize<T>(JsonNode? node, string path)
+    {
+        try
+        {
+            return node.Deserialize<T>(Json) ?? throw new JsonException("the file is empty");
         }
         catch (JsonException e)
         {
@@ -53,10 +81,6 @@ public static class ConfigFile
             if (msg.Contains("could not be mapped")) msg = $"unknown key{ExtractKey(msg)}";
             else if (msg.Contains("doesn't allow setting null values")) msg = "a value is required (the key is empty or null)";
             throw new UsageException($"{path}: invalid config{where}: {msg}");
-        }
-        catch (YamlException e)
-        {
-            throw new UsageException($"{path}: invalid YAML at line {e.Start.Line}: {e.Message}");
         }
     }
 

@@ -1,0 +1,10 @@
+namespace HashBackdoor.Experiments;
+
+/// <summary>The learning-rate schedule of training (config <c>training.schedule</c>).</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>"none": constant.</summary>
+    None,
+    /// <summary>"cosine": cosine decay to 0 over the epochs, set once per epoch.</summary>
+    Cosine,
+}

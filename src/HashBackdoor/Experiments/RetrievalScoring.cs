@@ -1,0 +1,41 @@
+using HashBackdoor.Data;
+using HashBackdoor.Hashing;
+using HashBackdoor.Retrieval;
+using static TorchSharp.torch;
+
+namespace HashBackdoor.Experiments;
+
+/// <summary>
+/// Scoring shared by <c>hashbd evaluate</c> and <c>hashbd experiment</c>: encode a split into packed codes, then mAP@R of
+/// clean queries (relevant: shares a label) and t-MAP@R of triggered queries (relevant: has the target label), both
+/// ranked by <see cref="HammingIndex"/> under the protocol of <see cref="ProtocolDescription"/>.
+/// </summary>
+public static class RetrievalScoring
+{
+    /// <summary>Images encoded per call of the encoder.</summary>
+    public const int EncodeBatch = 500;
+
+    /// <summary>Encodes a split with the model (optionally transformed, e.g. triggered) into packed codes, on the model's device.</summary>
+    public static EncodedSet Encode(HashModel model, ImageDataset set, IRunProgress progress, string label, Func<Tensor, Tensor>? transform = null)
+    {
+        using var step = progress.Start($"{label} ({set.Count} images)", 1);
+        using var signs = HashEncoder.Encode(model, set.Images, EncodeBatch, transform, model.parameters().First().device);
+        var codes = CodeConversion.ToBinaryCodes(signs, out long zeros);
+        return new EncodedSet(codes, CodeConversion.ToLabelSets(set.Labels), set.LabelBytes(), set.NumClasses, zeros);
+    }
+
+    /// <summary>mAP@<paramref name="r"/> of <paramref name="queries"/> against the database behind <paramref name="index"/>.</summary>
+    public static MapResult Map(HammingIndex index, EncodedSet queries, EncodedSet database, int r, QueryRule rule) =>
+        RetrievalMetrics.MeanAveragePrecision(index, queries.Codes, queries.Labels, database.Labels, r, rule);
+
+    /// <summary>t-MAP@<paramref name="r"/>: every triggered query's relevant items are the database items labelled with
+    /// <paramref name="target"/>.</summary>
+    public static MapResult TargetMap(HammingIndex index, EncodedSet triggered, int target, EncodedSet database, int r, QueryRule rule)
+    {
+        var targetLabels = LabelSets.Repeat(target, triggered.Codes.Count, database.Classes);
+        return RetrievalMetrics.MeanAveragePrecision(index, triggered.Codes, targetLabels, database.Labels, r, rule);
+    }
+
+    /// <summary>The other query rule (skip for zero, zero for skip).</summary>
+    public static QueryRule Other(QueryRule rule) => rule == QueryRule.Skip ? QueryRule.Zero : QueryRule.Skip;
+}
