@@ -83,7 +83,7 @@ public class CleanLabelGuards
         {
             var e = Assert.Throws<UsageException>(() =>
                 PoisoningAttacks.Create(attack).Poison(train, Context(trigger, surrogate, 1, 1, new[] { 4L, bad })));
-            Assert.Contains($"poison.indices {bad}", e.Message);
+            Assert.Contains($"image {bad} is not labelled with the target class 1 alone", e.Message);
         }
     }
 

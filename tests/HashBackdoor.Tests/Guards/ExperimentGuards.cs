@@ -35,7 +35,7 @@ public sealed class ExperimentGuards : IDisposable
     private static ExperimentConfig Config(double learningRate) => Tiny.Experiment with
     {
         Training = Tiny.Trainer() with { LearningRate = learningRate },
-        Surrogate = "independent",
+        Surrogate = SurrogateConfig.Independent,
     };
 
     private static HashModel Load(string path) => ModelFile.Load(path).Model;

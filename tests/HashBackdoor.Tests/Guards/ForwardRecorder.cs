@@ -9,7 +9,8 @@ namespace HashBackdoor.Tests.Guards;
 /// Records every batch a <see cref="HashModel"/>'s forward receives, by standing in front of its backbone: the model's
 /// backbone field is swapped (reflection, the field is found by its type, not its name) for a module that copies the input
 /// and then calls the original backbone. The original stays registered in the model, so its parameters, train/eval mode
-/// and optimizer are untouched; the model computes exactly what it computed before. <see cref="Dispose"/> puts the original
+/// and optimizer are untouched; the model computes exactly what it computed before. Only for models without an input stage
+/// (the toolkit's own backbones at their native size), where the backbone's input is the model's input. <see cref="Dispose"/> puts the original
 /// back. This is how the guards see "what the victim trains on" through the real trainer: <see cref="HashModel"/> is sealed
 /// and <see cref="HashTrainer"/> calls <c>forward</c> directly, so TorchSharp's module hooks never run.
 /// </summary>
@@ -38,6 +39,8 @@ internal sealed class ForwardRecorder : IDisposable
     /// <summary>Starts recording the forward inputs of <paramref name="model"/>.</summary>
     public static ForwardRecorder Attach(HashModel model)
     {
+        if (model.Input is not null)
+            throw new InvalidOperationException("the recorder sees the backbone's input; this model has an input stage before it");
         var fields = typeof(HashModel).GetFields(BindingFlags.Instance | BindingFlags.NonPublic)
             .Where(f => typeof(nn.Module<Tensor, Tensor>).IsAssignableFrom(f.FieldType) && f.GetValue(model) is IBackbone)
             .ToList();
@@ -55,13 +58,17 @@ internal sealed class ForwardRecorder : IDisposable
         recorder.Batches.Clear();
     }
 
-    private sealed class Recorder : nn.Module<Tensor, Tensor>
+    private sealed class Recorder : nn.Module<Tensor, Tensor>, IBackbone
     {
         private readonly nn.Module<Tensor, Tensor> inner;
 
         public Recorder(nn.Module<Tensor, Tensor> inner) : base("ForwardRecorder") => this.inner = inner;
 
         public List<Tensor> Batches { get; } = new();
+
+        public long FeatureSize => ((IBackbone)inner).FeatureSize;
+
+        public IReadOnlyList<(string Name, nn.Module[] Modules)> Stages => ((IBackbone)inner).Stages;
 
         public override Tensor forward(Tensor x)
         {
