@@ -7,7 +7,8 @@ namespace HashBackdoor.Tests.Guards;
 /// Guards of the retrieval protocol's sets (method.md section 8), checked by CONTENT, not by index lists: every source image
 /// is made unique (its first pixel holds its own number), so the guards see what each set really holds whatever indices
 /// the protocol reports. Queries never reach the training set or the database; the database holds every non-query image
-/// once (the training images included, as the protocol of the hashing literature says); nothing is invented or
+/// once (the training images included, as the protocol of the hashing literature says); the validation queries
+/// (<see cref="ProtocolOptions.ValidationPerClass"/>) are in none of query, training and database; nothing is invented or
 /// duplicated. Two-split and single-pool datasets.
 /// </summary>
 public class SplitDisjointnessGuards
@@ -71,5 +72,36 @@ public class SplitDisjointnessGuards
         // Labels travel with their images.
         using var qLabels = p.Query.Labels.argmax(1);
         Assert.Equal(q.Select(id => id % Classes), qLabels.data<long>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ValidationQueriesAreInNoneOfQueryTrainingAndDatabase(bool singlePool)
+    {
+        using var data = singlePool
+            ? new DatasetSplits("pool", "pool", "one pool", Unique("pool", 20, 0, 5), null)
+            : new DatasetSplits("unique", "unique", "unique images", Unique("train", 20, 0, 6), Unique("test", 10, 1000, 7));
+        using var p = RetrievalProtocol.Apply(data, new ProtocolOptions { QueryPerClass = 3, TrainPerClass = 6, ValidationPerClass = 4, Seed = 11 });
+        Assert.NotNull(p.Validation);
+        long[] q = Ids(p.Query), t = Ids(p.Train), db = Ids(p.Database), v = Ids(p.Validation!);
+        Assert.Equal(12, v.Length);
+        Assert.Equal(v.Length, v.Distinct().Count());
+        Assert.All(v, id => Assert.InRange(id, 0, 59));                  // drawn from the training split (the pool)
+        Assert.Empty(v.Intersect(q));
+        Assert.Empty(v.Intersect(t));
+        Assert.Empty(v.Intersect(db));
+        Assert.Empty(q.Intersect(t));
+        Assert.Empty(q.Intersect(db));
+        Assert.Subset(db.ToHashSet(), t.ToHashSet());
+        // Every source image is exactly one of query, validation, database.
+        var everything = Enumerable.Range(0, 60).Select(i => (long)i);
+        if (!singlePool) everything = everything.Concat(Enumerable.Range(1000, 30).Select(i => (long)i));
+        Assert.Equal(everything.Order(), q.Concat(v).Concat(db).Order());
+        // Per class: 4 validation images of each class, labels travelling with them.
+        using var vLabels = p.Validation!.Labels.argmax(1);
+        long[] classes = vLabels.data<long>().ToArray();
+        Assert.Equal(v.Select(id => id % Classes), classes);
+        Assert.All(classes.GroupBy(c => c), g => Assert.Equal(4, g.Count()));
     }
 }
