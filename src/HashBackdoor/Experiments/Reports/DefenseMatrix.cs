@@ -67,6 +67,7 @@ public static class DefenseMatrix
     {
         var methods = cells.Select(c => c.Method).Distinct().ToList();
         var defenses = cells.Select(c => c.Defense).Distinct().ToList();
+        int most = cells.Count == 0 ? 0 : cells.Max(c => c.Runs);
         var sb = new StringBuilder();
         sb.Append("| method | ").Append(string.Join(" | ", defenses)).AppendLine(" |");
         sb.Append("|---|").Append(string.Concat(defenses.Select(_ => "---|"))).AppendLine();
@@ -76,7 +77,7 @@ public static class DefenseMatrix
             foreach (var d in defenses)
             {
                 var c = cells.FirstOrDefault(x => x.Method == m && x.Defense == d);
-                sb.Append(' ').Append(c is null ? "not run" : CellText(c)).Append(" |");
+                sb.Append(' ').Append(c is null ? "not run" : CellText(c, most)).Append(" |");
             }
             sb.AppendLine();
         }
@@ -89,6 +90,7 @@ public static class DefenseMatrix
     {
         var methods = cells.Select(c => c.Method).Distinct().ToList();
         var defenses = cells.Select(c => c.Defense).Distinct().ToList();
+        int most = cells.Count == 0 ? 0 : cells.Max(c => c.Runs);
         var sb = new StringBuilder("<table class=\"results\">\n<thead><tr><th>method</th>");
         foreach (var d in defenses) sb.Append("<th>").Append(System.Net.WebUtility.HtmlEncode(d)).Append("</th>");
         sb.Append("</tr></thead>\n<tbody>\n");
@@ -98,7 +100,7 @@ public static class DefenseMatrix
             foreach (var d in defenses)
             {
                 var c = cells.FirstOrDefault(x => x.Method == m && x.Defense == d);
-                sb.Append("<td>").Append(System.Net.WebUtility.HtmlEncode(c is null ? "not run" : CellText(c))).Append("</td>");
+                sb.Append("<td>").Append(System.Net.WebUtility.HtmlEncode(c is null ? "not run" : CellText(c, most))).Append("</td>");
             }
             sb.Append("</tr>\n");
         }
@@ -106,10 +108,11 @@ public static class DefenseMatrix
     }
 
     /// <summary>Legend of the cells.</summary>
-    public const string Legend = "Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds (n = runs when fewer than all); – = not applicable (repair defenses detect nothing; filters without retraining measure no mAP after).";
+    public const string Legend = "Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds (\"(n=R)\": a cell with fewer runs than the others); – = not applicable (repair defenses detect nothing; filters without retraining measure no mAP after).";
 
-    private static string CellText(DefenseMatrixCell c) =>
-        $"{Format(c.MapAfter, c.MapAfterStd, c.Runs, 1)} / {Format(c.TMapAfter, c.TMapAfterStd, c.Runs, 1)} / {Format(c.DetectionAuc, c.DetectionAucStd, c.Runs, 3)}";
+    private static string CellText(DefenseMatrixCell c, int most) =>
+        $"{Format(c.MapAfter, c.MapAfterStd, c.Runs, 1)} / {Format(c.TMapAfter, c.TMapAfterStd, c.Runs, 1)} / {Format(c.DetectionAuc, c.DetectionAucStd, c.Runs, 3)}"
+        + (c.Runs < most ? $" (n={c.Runs})" : "");
 
     private static string Format(double mean, double std, int runs, int digits)
     {
