@@ -51,27 +51,16 @@ internal static class DefendCommand
     private static int Matrix(string runDir, string names, string? methods, int? target, long? seed, string? outDir, long? defenseSeed, bool noRetrain, string device)
     {
         if (outDir is not null) throw new UsageException("--out: not with --defense all or a list (the matrix writes into the run folder)");
-        var defenses = DefenseMatrixRunner.Validated(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        var (folder, resolved) = DefenseInputsLoader.Open(runDir);
-        var settings = resolved.Config.DefenseSettings;
-        if (defenseSeed is not null) settings = settings with { Seed = defenseSeed.Value };
-        if (noRetrain) settings = settings with { Retrain = Array.Empty<string>() };
         var request = new DefenseMatrixRequest
         {
-            Defenses = defenses, Settings = settings,
+            Defenses = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Methods = methods?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Targets = target is null ? null : new[] { target.Value }, Seeds = seed is null ? null : new[] { seed.Value },
         };
         var results = SpectreProgress.Run(progress =>
-        {
-            var context = RunContext.For(device, progress, CliRunner.Cancel);
-            using var split = DefenseInputsLoader.LoadSplit(resolved);
-            var (ran, skipped) = DefenseMatrixRunner.Run(folder, resolved, request, context, split);
-            progress.Info($"defense matrix: {ran} defense run(s) done, {skipped} already in the folder");
-            return DefenseMatrixRunner.RewriteReports(folder, resolved, split, context);
-        });
+            DefenseMatrixRunner.FillFolder(runDir, request, defenseSeed, noRetrain, RunContext.For(device, progress, CliRunner.Cancel)));
         Console.Write(HashBackdoor.Experiments.Reports.DefenseMatrix.Markdown(results.DefenseMatrix));
-        Console.WriteLine($"report: {folder.ReportHtmlPath}");
+        Console.WriteLine($"report: {Path.Combine(runDir, "report.html")}");
         return 0;
     }
 }

@@ -139,6 +139,25 @@ public static class DefenseMatrixRunner
     }
 
     /// <summary>
+    /// <c>hashbd defend --defense all|LIST</c>: fills the requested cells of the experiment folder <paramref name="runDir"/>
+    /// (settings: the run's <c>defenseSettings</c>, with <paramref name="defenseSeed"/> and <paramref name="noRetrain"/>
+    /// applied when given), then rewrites its reports with every cell in the folder.
+    /// </summary>
+    public static ExperimentResults FillFolder(string runDir, DefenseMatrixRequest request, long? defenseSeed, bool noRetrain, RunContext context)
+    {
+        var defenses = Validated(request.Defenses);  // unknown names fail before anything is read
+        var (folder, resolved) = DefenseInputsLoader.Open(runDir);
+        var settings = request.Settings ?? resolved.Config.DefenseSettings;
+        if (defenseSeed is not null) settings = settings with { Seed = defenseSeed.Value };
+        if (noRetrain) settings = settings with { Retrain = Array.Empty<string>() };
+        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (run hashbd experiment --resume first)");
+        using var split = DefenseInputsLoader.LoadSplit(resolved);
+        var (ran, skipped) = Run(folder, resolved, request with { Defenses = defenses, Settings = settings }, context, split);
+        context.Log($"defense matrix: {ran} defense run(s) done, {skipped} already in the folder");
+        return RewriteReports(folder, resolved, split, context);
+    }
+
+    /// <summary>
     /// Rewrites results.json, results.md and report.html of a finished experiment with the matrix of every defense result
     /// now in the folder: the attack results are read back from results.json (nothing is retrained or re-encoded, the
     /// recorded wall time stays the experiment's), the matrix is collected again from the folder.
