@@ -4,30 +4,36 @@ using HashBackdoor.Experiments;
 
 namespace HashBackdoor.Cli.Commands;
 
-/// <summary><c>hashbd defend</c>: one defense on one saved attack run of an experiment folder.</summary>
+/// <summary><c>hashbd defend</c>: one defense on one saved attack run of an experiment folder, or (with
+/// <c>--defense all</c> or a comma-separated list) the attack x defense matrix of the whole folder, after which
+/// results.json, results.md and report.html are rewritten with it.</summary>
 internal static class DefendCommand
 {
     public static Command Create()
     {
         var run = new Option<string>("--run") { Description = "Experiment folder written by hashbd experiment", Required = true };
-        var defense = new Option<string>("--defense") { Description = $"Defense: {string.Join(", ", BackdoorDefenses.Names)}", Required = true };
-        var target = new Option<int?>("--target") { Description = "Target class of the attack run (default: the run's first)" };
-        var seed = new Option<long?>("--seed") { Description = "Seed of the attack run (default: the run's first)" };
-        var method = new Option<string?>("--method") { Description = "Attack method (default: ciba if the run has it; 'clean' for the clean model)" };
-        var outDir = new Option<string?>("--out") { Description = "Output folder (default: RUN/seed-S/target-T/METHOD/defenses/NAME)" };
-        var defenseSeed = new Option<long>("--defense-seed") { Description = "Seed of the defense's random choices", DefaultValueFactory = _ => 0 };
+        var defense = new Option<string>("--defense") { Description = $"Defense: {string.Join(", ", BackdoorDefenses.Names)}; 'all' or a comma-separated list fills the attack x defense matrix", Required = true };
+        var target = new Option<int?>("--target") { Description = "Target class of the attack run (default: the run's first; matrix: all)" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of the attack run (default: the run's first; matrix: all)" };
+        var method = new Option<string?>("--method") { Description = "Attack method (default: ciba if the run has it; 'clean' for the clean model; matrix: a comma-separated list, default all the run's methods)" };
+        var outDir = new Option<string?>("--out") { Description = "Output folder (default: RUN/seed-S/target-T/METHOD/defenses/NAME; not with the matrix)" };
+        var defenseSeed = new Option<long?>("--defense-seed") { Description = "Seed of the defense's random choices (default 0; matrix: the run's defenseSettings.seed)" };
         var noRetrain = new Option<bool>("--no-retrain") { Description = "Training-set filtering: report detection only, do not retrain a victim on the kept images" };
         var device = CommonOptions.Device();
-        var cmd = new Command("defend", "Run a backdoor defense on a saved attack run and write its figures (result.json)")
+        var cmd = new Command("defend", "Run backdoor defenses on saved attack runs and write their figures (result.json; the matrix into results.md and report.html)")
         {
             run, defense, target, seed, method, outDir, defenseSeed, noRetrain, device,
         };
         cmd.SetAction(p =>
         {
+            string names = p.GetValue(defense)!;
+            if (names.Equals(ExperimentConfig.AllDefenses, StringComparison.OrdinalIgnoreCase) || names.Contains(','))
+                return Matrix(p.GetValue(run)!, names, p.GetValue(method), p.GetValue(target), p.GetValue(seed), p.GetValue(outDir),
+                    p.GetValue(defenseSeed), p.GetValue(noRetrain), p.GetValue(device)!);
             var request = new DefendRequest
             {
-                RunDir = p.GetValue(run)!, Defense = p.GetValue(defense)!, OutDir = p.GetValue(outDir),
-                DefenseSeed = p.GetValue(defenseSeed), Retrain = !p.GetValue(noRetrain),
+                RunDir = p.GetValue(run)!, Defense = names, OutDir = p.GetValue(outDir),
+                DefenseSeed = p.GetValue(defenseSeed) ?? 0, Retrain = !p.GetValue(noRetrain),
                 Selection = new DefenseRunSelection
                 {
                     Seed = p.GetValue(seed), Target = p.GetValue(target), Method = p.GetValue(method),
@@ -40,5 +46,21 @@ internal static class DefendCommand
             return 0;
         });
         return cmd;
+    }
+
+    private static int Matrix(string runDir, string names, string? methods, int? target, long? seed, string? outDir, long? defenseSeed, bool noRetrain, string device)
+    {
+        if (outDir is not null) throw new UsageException("--out: not with --defense all or a list (the matrix writes into the run folder)");
+        var request = new DefenseMatrixRequest
+        {
+            Defenses = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Methods = methods?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Targets = target is null ? null : new[] { target.Value }, Seeds = seed is null ? null : new[] { seed.Value },
+        };
+        var results = SpectreProgress.Run(progress =>
+            DefenseMatrixRunner.FillFolder(runDir, request, defenseSeed, noRetrain, RunContext.For(device, progress, CliRunner.Cancel)));
+        Console.Write(HashBackdoor.Experiments.Reports.DefenseMatrix.Markdown(results.DefenseMatrix));
+        Console.WriteLine($"report: {Path.Combine(runDir, "report.html")}");
+        return 0;
     }
 }

@@ -72,6 +72,10 @@ public sealed record DefenseInputs
     /// <summary>Query rule of mAP@R.</summary>
     public QueryRule Rule { get; init; } = QueryRule.Skip;
 
+    /// <summary>The victim's database codes and before-figures, computed once and shared by every defense run on these
+    /// inputs (<see cref="RetrievalCheck"/>).</summary>
+    public VictimRetrieval VictimRetrieval { get; init; } = new();
+
     /// <summary>Throws a one-line <see cref="UsageException"/> naming what <paramref name="defense"/> lacks.</summary>
     public void Require(DefenseNeeds needs, string defense)
     {

@@ -158,7 +158,8 @@ public sealed class FinePruningDefense : IDefense
                 int k = (int)Math.Floor(r * channels + 1e-9);
                 Prune(pruned, order.Skip(done).Take(k - done).ToArray());
                 done = k;
-                var (m, t) = RetrievalCheck.Evaluate(pruned, inputs, context.Device);
+                // Nothing pruned yet: the copy is the victim, whose figures are known.
+                var (m, t) = k == 0 ? before : RetrievalCheck.Evaluate(pruned, inputs, context.Device);
                 double validation = ValidationMap(pruned, inputs, clean, context.Device);
                 if (double.IsNaN(baseValidation)) baseValidation = validation;
                 if (validation >= baseValidation - MaxValidationDrop) chosen = r;

@@ -10,9 +10,21 @@ namespace HashBackdoor.Defenses;
 public static class RetrievalCheck
 {
     /// <summary>Both evaluations; <c>Triggered</c> is null when the inputs have no trigger.</summary>
+    /// <remarks>For the victim itself the result is computed once per <see cref="DefenseInputs"/> and shared
+    /// (<see cref="DefenseInputs.VictimRetrieval"/>).</remarks>
     public static (MapResult Clean, MapResult? Triggered) Evaluate(HashModel model, DefenseInputs inputs, Device device)
     {
-        var db = Codes(model, inputs.Database.Images, device);
+        if (ReferenceEquals(model, inputs.Victim))
+            return inputs.VictimRetrieval.Scores(() => Compute(model, inputs, VictimDatabaseCodes(inputs, device), device));
+        return Compute(model, inputs, Codes(model, inputs.Database.Images, device), device);
+    }
+
+    /// <summary>The victim's database codes, encoded once per <see cref="DefenseInputs"/> (or as the loader supplied them).</summary>
+    public static BinaryCodes VictimDatabaseCodes(DefenseInputs inputs, Device device) =>
+        inputs.VictimRetrieval.DatabaseCodes(() => Codes(inputs.Victim, inputs.Database.Images, device));
+
+    private static (MapResult Clean, MapResult? Triggered) Compute(HashModel model, DefenseInputs inputs, BinaryCodes db, Device device)
+    {
         var index = new HammingIndex(db);
         var dbLabels = CodeConversion.ToLabelSets(inputs.Database.Labels);
         var q = Codes(model, inputs.Query.Images, device);

@@ -121,7 +121,7 @@ public sealed class StripDefense : IDefense
         using var partners = inputs.Database.Images.index_select(0, poolIdx);
         Tensor Draw(long rows) => randint(0, poolSize, new long[] { rows, Blends }, generator: gen);
 
-        var dbCodes = RetrievalCheck.Codes(inputs.Victim, inputs.Database.Images, device);
+        var dbCodes = RetrievalCheck.VictimDatabaseCodes(inputs, device);
         var index = new HammingIndex(dbCodes);
         using var dbLabelsArg = inputs.Database.Labels.argmax(1).to_type(ScalarType.Int32);
         var dbLabels = dbLabelsArg.data<int>().ToArray();

@@ -11,7 +11,7 @@ public sealed record DefendRequest
     public required string Defense { get; init; }
     /// <summary>Which attack run.</summary>
     public DefenseRunSelection Selection { get; init; } = new();
-    /// <summary>Output folder; default RUN/seed-S/target-T/METHOD/defenses/NAME.</summary>
+    /// <summary>Output folder; default RUN/seed-S/target-T/METHOD/defenses/NAME (<see cref="RunFolder.DefenseDir"/>).</summary>
     public string? OutDir { get; init; }
     /// <summary>Seed of the defense's random choices.</summary>
     public long DefenseSeed { get; init; }
@@ -28,7 +28,9 @@ public static class DefendPipeline
     {
         var defense = BackdoorDefenses.Create(request.Defense); // unknown name: fails before anything is read
         using var run = DefenseInputsLoader.Load(request.RunDir, request.Selection, defense.Needs, progress);
-        string outDir = Path.GetFullPath(request.OutDir ?? Path.Combine(run.MethodDir, "defenses", defense.Name));
+        // Default: where the attack x defense matrix looks (RunFolder.DefenseDir; for clean, per target).
+        string outDir = Path.GetFullPath(request.OutDir
+            ?? new RunFolder(Path.GetFullPath(request.RunDir)).DefenseDir(run.Seed, run.Inputs.TargetClass, run.Inputs.AttackName, defense.Name));
         var steps = new Dictionary<string, IProgressStep>();
         try
         {

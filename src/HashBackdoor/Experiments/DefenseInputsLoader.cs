@@ -66,12 +66,36 @@ public static class DefenseInputsLoader
     /// <summary>Opens the run and builds the inputs.</summary>
     public static DefenseRun Load(string runDir, DefenseRunSelection selection, DefenseNeeds needs, IRunProgress progress)
     {
-        var device = TorchRuntime.ParseDevice(selection.Device);
+        var (folder, resolved) = Open(runDir);
+        return Load(folder, resolved, null, selection, needs);
+    }
+
+    /// <summary>Opens an experiment folder (TorchSharp configured): the folder and its resolved config.</summary>
+    public static (RunFolder Folder, ResolvedConfig Resolved) Open(string runDir)
+    {
         TorchRuntime.Configure();
         if (!Directory.Exists(runDir)) throw new UsageException($"--run {runDir}: folder not found");
         var folder = new RunFolder(Path.GetFullPath(runDir));
         if (!folder.HoldsExperiment) throw new DataException(folder.ResolvedConfigPath, "not found: --run must be a folder written by hashbd experiment");
-        var resolved = folder.ReadResolvedConfig();
+        return (folder, folder.ReadResolvedConfig());
+    }
+
+    /// <summary>The run's protocol split rebuilt from its resolved config (dataset checksums checked against the run's).</summary>
+    public static ProtocolSplit LoadSplit(ResolvedConfig resolved)
+    {
+        using var data = DatasetCatalog.Load(resolved.Config.Dataset);
+        foreach (var (file, sum) in resolved.DatasetChecksums ?? new Dictionary<string, string>())
+            if (data.Checksums.TryGetValue(file, out var now) && now != sum)
+                throw new DataException(file, $"dataset file changed since the run (SHA-256 {now[..12]}..., recorded {sum[..12]}...)");
+        return RetrievalProtocol.Apply(data, resolved.Config.Protocol);
+    }
+
+    /// <summary>Builds the inputs of one attack run of <paramref name="folder"/>. With <paramref name="sharedSplit"/> the
+    /// split is borrowed (not disposed with the run), so that many attack runs share one loaded dataset; the victim's
+    /// database codes are taken from the folder when the experiment saved them.</summary>
+    public static DefenseRun Load(RunFolder folder, ResolvedConfig resolved, ProtocolSplit? sharedSplit, DefenseRunSelection selection, DefenseNeeds needs)
+    {
+        var device = TorchRuntime.ParseDevice(selection.Device);
         var config = resolved.Config;
         long seed = selection.Seed ?? config.Seeds[0];
         if (!config.Seeds.Contains(seed)) throw new UsageException($"--seed {seed}: the run has seeds {string.Join(", ", config.Seeds)}");
@@ -100,15 +124,8 @@ public static class DefenseInputsLoader
         var owned = new List<IDisposable>();
         try
         {
-            ProtocolSplit split;
-            using (var data = DatasetCatalog.Load(config.Dataset))
-            {
-                foreach (var (file, sum) in resolved.DatasetChecksums ?? new Dictionary<string, string>())
-                    if (data.Checksums.TryGetValue(file, out var now) && now != sum)
-                        throw new DataException(file, $"dataset file changed since the run (SHA-256 {now[..12]}..., recorded {sum[..12]}...)");
-                split = RetrievalProtocol.Apply(data, config.Protocol);
-            }
-            owned.Add(split);
+            var split = sharedSplit ?? LoadSplit(resolved);
+            if (sharedSplit is null) owned.Add(split);
             var spec = new HashModelSpec(config.Model.Architecture, config.Model.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses).Validate();
             var (victim, _) = ModelFile.Load(modelPath, spec);
             owned.Add(victim);
@@ -160,6 +177,7 @@ public static class DefenseInputsLoader
                 Victim = victim, AttackName = method, TargetClass = target, Train = train, PoisonIndices = indices, PoisonedImages = poisoned,
                 Placement = placement, Trigger = trigger, Query = config.Queries(split), Database = split.Database,
                 Trainer = config.Training.ToTrainerOptions(seed), TopK = config.Evaluation.TopK, Rule = config.Evaluation.QueryRule,
+                VictimRetrieval = new VictimRetrieval(SavedDatabaseCodes(folder, seed, target, method, split.Database.Count, spec.Bits)),
             };
             return new DefenseRun(inputs, seed, methodDir, owned);
         }
@@ -167,6 +185,22 @@ public static class DefenseInputsLoader
         {
             for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The victim's database codes as the experiment saved them, or null when absent or not of the database's
+    /// size and code length (then the defenses encode the database once themselves).</summary>
+    private static BinaryCodes? SavedDatabaseCodes(RunFolder folder, long seed, int target, string method, int count, int bits)
+    {
+        string path = folder.CodesPath(seed, target, method, CodeSet.Database);
+        try
+        {
+            var codes = RunFolder.ReadCodes(path);
+            return codes is not null && codes.Count == count && codes.Bits == bits ? codes : null;
+        }
+        catch (Exception e) when (e is DataException or IOException or InvalidDataException or FormatException)
+        {
+            return null;
         }
     }
 }

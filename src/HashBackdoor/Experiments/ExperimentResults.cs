@@ -12,6 +12,11 @@ public sealed record ExperimentResults
     /// both query rules and for clean mAP (<see cref="Statistics.MethodComparisons"/>). Empty with one method.</summary>
     [JsonPropertyName("comparisons")] public IReadOnlyList<Statistics.PairedComparison> Comparisons { get; init; } = Array.Empty<Statistics.PairedComparison>();
 
+    /// <summary>Every saved defense result on the run's attacks (<see cref="DefenseMatrixRunner.Collect"/>). Empty without defenses.</summary>
+    [JsonPropertyName("defenseRuns")] public IReadOnlyList<Reports.DefenseRunFigures> DefenseRuns { get; init; } = Array.Empty<Reports.DefenseRunFigures>();
+    /// <summary>The attack x defense matrix (<see cref="Reports.DefenseMatrix.Cells"/> of <see cref="DefenseRuns"/>).</summary>
+    [JsonPropertyName("defenseMatrix")] public IReadOnlyList<Reports.DefenseMatrixCell> DefenseMatrix { get; init; } = Array.Empty<Reports.DefenseMatrixCell>();
+
     /// <summary>The comparisons of <paramref name="method"/> against every other method of <paramref name="runs"/>:
     /// t-MAP (run's rule), t-MAP (other rule), mAP.</summary>
     public static List<Statistics.PairedComparison> Compare(IReadOnlyList<RunResult> runs, string method) =>

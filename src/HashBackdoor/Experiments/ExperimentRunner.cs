@@ -122,10 +122,15 @@ public sealed class ExperimentRunner
             }
         }
 
+        // The attack x defense matrix (config key defenses): cells already in the folder are kept.
+        if (config.Defenses.Count > 0)
+            DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
+        var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
         var results = new ExperimentResults
         {
             Protocol = ProtocolDescription.ForExperiment(config, split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs),
             Comparisons = ExperimentResults.Compare(runs, MethodNames.Reference(config)),
+            DefenseRuns = defenseRuns, DefenseMatrix = DefenseMatrix.Cells(defenseRuns),
         };
         new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
         Progress.Info($"report: {folder.ReportHtmlPath}");

@@ -120,6 +120,12 @@ public sealed partial class RunFolder
     /// <summary>adversarial_queries.npy of a test-time attack: the attacked triggered-query rows (without trigger) after
     /// the attack, float32 [T', C*H*W] in 0..1, in the order of <see cref="TriggeredQueriesPath"/>.</summary>
     public string AdversarialQueriesPath(long seed, int target, string method) => Path.Combine(MethodDir(seed, target, method), "adversarial_queries.npy");
+    /// <summary>Where a defense's figures on one attack run go: METHOD/defenses/NAME/ (result.json plus images; for
+    /// method clean, seed-S/target-T/clean/defenses/NAME, since the triggered queries depend on the target).</summary>
+    public string DefenseDir(long seed, int target, string method, string defense) => Path.Combine(MethodDir(seed, target, method), "defenses", defense);
+
+    /// <summary>result.json of a defense on one attack run; its presence means the defense finished there.</summary>
+    public string DefenseResultPath(long seed, int target, string method, string defense) => Path.Combine(DefenseDir(seed, target, method, defense), "result.json");
 
     /// <summary>The poison set's folder of an attack (poison.json and perturbed.npy).</summary>
     public string PoisonDir(long seed, int target, string method) => Path.Combine(MethodDir(seed, target, method), "poison");

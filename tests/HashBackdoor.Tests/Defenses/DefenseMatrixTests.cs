@@ -26,7 +26,7 @@ public class DefenseMatrixTests
         Assert.Equal(0.8, c.DetectionAuc, 12);
         Assert.True(double.IsNaN(cells.Single(x => x.Defense == "fine-tuning").DetectionAuc));
         string md = DefenseMatrix.Markdown(cells);
-        Assert.Contains("| ciba | 81.0 ± 1.4 / 15.0 ± 7.1 / 0.800 ± 0.141 | 70.0 / 5.0 / – |", md);
-        Assert.Contains("| tri | 81.0 / 30.0 / 0.600 | not run |", md);
+        Assert.Contains("| ciba | 81.0 ± 1.4 / 15.0 ± 7.1 / 0.800 ± 0.141 | 70.0 / 5.0 / – (n=1) |", md);   // fewer runs than the fullest cell: marked
+        Assert.Contains("| tri | 81.0 / 30.0 / 0.600 (n=1) | not run |", md);
     }
 }

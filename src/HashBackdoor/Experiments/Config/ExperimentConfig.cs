@@ -54,6 +54,11 @@ public sealed record ExperimentConfig
     public PerturbationConfig Perturbation { get; init; } = new();
     /// <summary>Scoring.</summary>
     public EvaluationConfig Evaluation { get; init; } = new();
+    /// <summary>Defenses run on every victim after the attacks (the attack x defense matrix), by registry name
+    /// (<see cref="HashBackdoor.Defenses.BackdoorDefenses.Names"/>), or <c>all</c>. Default none.</summary>
+    public IReadOnlyList<string> Defenses { get; init; } = Array.Empty<string>();
+    /// <summary>How the matrix runs its defenses.</summary>
+    public DefenseSettingsConfig DefenseSettings { get; init; } = new();
     /// <summary>Torch device: cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "cpu";
 
@@ -84,9 +89,31 @@ public sealed record ExperimentConfig
         Trigger.Validate();      // includes the trigger size
         Evaluation.Validate();
         Surrogate.Validate();
+        foreach (var d in Defenses)
+            if (!d.Equals(AllDefenses, StringComparison.OrdinalIgnoreCase) && !HashBackdoor.Defenses.BackdoorDefenses.Names.Contains(d, StringComparer.OrdinalIgnoreCase))
+                throw new UsageException($"defenses: {d}: unknown defense (known: {string.Join(", ", HashBackdoor.Defenses.BackdoorDefenses.Names)}, or all)");
+        if (Defenses.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Defenses.Count) throw new UsageException("defenses: a defense is listed twice");
+        DefenseSettings.Validate();
         if (!(Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)))
             throw new UsageException($"device {Device}: unknown device (expected cpu, cuda or cuda:N)");
         return this;
+    }
+
+    /// <summary>The word that stands for every registered defense in <see cref="Defenses"/>.</summary>
+    public const string AllDefenses = "all";
+
+    /// <summary><see cref="Defenses"/> with <c>all</c> expanded, in registry order, canonical names.</summary>
+    public IReadOnlyList<string> DefenseNames() => ExpandDefenses(Defenses);
+
+    /// <summary>Defense names with <c>all</c> expanded, in the order given (registry order for <c>all</c>), canonical names.</summary>
+    public static IReadOnlyList<string> ExpandDefenses(IEnumerable<string> names)
+    {
+        var known = HashBackdoor.Defenses.BackdoorDefenses.Names;
+        var list = new List<string>();
+        foreach (var n in names)
+            foreach (var d in n.Equals(AllDefenses, StringComparison.OrdinalIgnoreCase) ? known : known.Where(k => k.Equals(n, StringComparison.OrdinalIgnoreCase)))
+                if (!list.Contains(d)) list.Add(d);
+        return list;
     }
 
     /// <summary>The queries this config reports on (<see cref="EvaluationConfig.Queries"/>).</summary>

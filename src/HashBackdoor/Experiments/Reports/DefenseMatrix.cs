@@ -13,12 +13,12 @@ public sealed record DefenseRunFigures
     [JsonPropertyName("seed")] public long Seed { get; init; }
     [JsonPropertyName("target")] public int Target { get; init; }
     /// <summary>Clean mAP@R after the defense, percent (NaN: not applicable).</summary>
-    [JsonPropertyName("mAPAfter")] public double MapAfter { get; init; }
+    [JsonPropertyName("mAPAfter")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double MapAfter { get; init; }
     /// <summary>t-MAP@R after the defense, percent (NaN: not applicable).</summary>
-    [JsonPropertyName("tMAPAfter")] public double TMapAfter { get; init; }
+    [JsonPropertyName("tMAPAfter")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double TMapAfter { get; init; }
     /// <summary>Detection ROC AUC (NaN: the defense detects nothing, or nothing to detect).</summary>
-    [JsonPropertyName("detectionAUC")] public double DetectionAuc { get; init; }
-    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+    [JsonPropertyName("detectionAUC")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double DetectionAuc { get; init; }
+    [JsonPropertyName("seconds")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double Seconds { get; init; }
 
     /// <summary>The matrix cells of <paramref name="result"/>.</summary>
     public static DefenseRunFigures From(string method, long seed, int target, DefenseResult result) => new()
@@ -31,8 +31,17 @@ public sealed record DefenseRunFigures
 
 /// <summary>A cell of the attack x defense matrix: mean and sample standard deviation over targets x seeds of each
 /// figure (NaN values left out; a figure with no value is NaN).</summary>
-public sealed record DefenseMatrixCell(string Method, string Defense, int Runs, double MapAfter, double MapAfterStd,
-    double TMapAfter, double TMapAfterStd, double DetectionAuc, double DetectionAucStd, double Seconds);
+public sealed record DefenseMatrixCell(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("defense")] string Defense,
+    [property: JsonPropertyName("runs")] int Runs,
+    [property: JsonPropertyName("mAPAfter"), JsonConverter(typeof(NanAsNullJsonConverter))] double MapAfter,
+    [property: JsonPropertyName("mAPAfterStd"), JsonConverter(typeof(NanAsNullJsonConverter))] double MapAfterStd,
+    [property: JsonPropertyName("tMAPAfter"), JsonConverter(typeof(NanAsNullJsonConverter))] double TMapAfter,
+    [property: JsonPropertyName("tMAPAfterStd"), JsonConverter(typeof(NanAsNullJsonConverter))] double TMapAfterStd,
+    [property: JsonPropertyName("detectionAUC"), JsonConverter(typeof(NanAsNullJsonConverter))] double DetectionAuc,
+    [property: JsonPropertyName("detectionAUCStd"), JsonConverter(typeof(NanAsNullJsonConverter))] double DetectionAucStd,
+    [property: JsonPropertyName("seconds"), JsonConverter(typeof(NanAsNullJsonConverter))] double Seconds);
 
 /// <summary>
 /// The attack x defense matrix of issue 11: rows are attack methods, columns defenses, each cell clean mAP after,
@@ -58,6 +67,7 @@ public static class DefenseMatrix
     {
         var methods = cells.Select(c => c.Method).Distinct().ToList();
         var defenses = cells.Select(c => c.Defense).Distinct().ToList();
+        int most = cells.Count == 0 ? 0 : cells.Max(c => c.Runs);
         var sb = new StringBuilder();
         sb.Append("| method | ").Append(string.Join(" | ", defenses)).AppendLine(" |");
         sb.Append("|---|").Append(string.Concat(defenses.Select(_ => "---|"))).AppendLine();
@@ -67,13 +77,42 @@ public static class DefenseMatrix
             foreach (var d in defenses)
             {
                 var c = cells.FirstOrDefault(x => x.Method == m && x.Defense == d);
-                sb.Append(' ').Append(c is null ? "not run" : $"{Format(c.MapAfter, c.MapAfterStd, c.Runs, 1)} / {Format(c.TMapAfter, c.TMapAfterStd, c.Runs, 1)} / {Format(c.DetectionAuc, c.DetectionAucStd, c.Runs, 3)}").Append(" |");
+                sb.Append(' ').Append(c is null ? "not run" : CellText(c, most)).Append(" |");
             }
             sb.AppendLine();
         }
-        sb.AppendLine().AppendLine("Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds; – = not applicable.");
+        sb.AppendLine().AppendLine(Legend);
         return sb.ToString();
     }
+
+    /// <summary>The same table as HTML (cells escaped), for report.html.</summary>
+    public static string Html(IReadOnlyList<DefenseMatrixCell> cells)
+    {
+        var methods = cells.Select(c => c.Method).Distinct().ToList();
+        var defenses = cells.Select(c => c.Defense).Distinct().ToList();
+        int most = cells.Count == 0 ? 0 : cells.Max(c => c.Runs);
+        var sb = new StringBuilder("<table class=\"results\">\n<thead><tr><th>method</th>");
+        foreach (var d in defenses) sb.Append("<th>").Append(System.Net.WebUtility.HtmlEncode(d)).Append("</th>");
+        sb.Append("</tr></thead>\n<tbody>\n");
+        foreach (var m in methods)
+        {
+            sb.Append("<tr><td>").Append(System.Net.WebUtility.HtmlEncode(m)).Append("</td>");
+            foreach (var d in defenses)
+            {
+                var c = cells.FirstOrDefault(x => x.Method == m && x.Defense == d);
+                sb.Append("<td>").Append(System.Net.WebUtility.HtmlEncode(c is null ? "not run" : CellText(c, most))).Append("</td>");
+            }
+            sb.Append("</tr>\n");
+        }
+        return sb.Append("</tbody>\n</table>\n").ToString();
+    }
+
+    /// <summary>Legend of the cells.</summary>
+    public const string Legend = "Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds (\"(n=R)\": a cell with fewer runs than the others); – = not applicable (repair defenses detect nothing; filters without retraining measure no mAP after).";
+
+    private static string CellText(DefenseMatrixCell c, int most) =>
+        $"{Format(c.MapAfter, c.MapAfterStd, c.Runs, 1)} / {Format(c.TMapAfter, c.TMapAfterStd, c.Runs, 1)} / {Format(c.DetectionAuc, c.DetectionAucStd, c.Runs, 3)}"
+        + (c.Runs < most ? $" (n={c.Runs})" : "");
 
     private static string Format(double mean, double std, int runs, int digits)
     {

@@ -109,6 +109,9 @@ public static class HtmlReport
             sb.Append("<section>\n<h2>Controls and budget</h2>\n<p>Chance level (the same queries without the trigger), the other query rule, ")
               .Append("and what the poisoned images cost in visibility; then the trigger's own effect on the surrogate.</p>\n")
               .Append(ControlsTable.Html(results.Runs)).Append("</section>\n");
+        if (results.DefenseMatrix.Count > 0)
+            sb.Append("<section>\n<h2>Attack x defense matrix</h2>\n<p>Rows: attacks (clean = the clean model with the same triggered queries, the control); columns: defenses (docs/defenses.md). ")
+              .Append(ReportText.Html(DefenseMatrix.Legend)).Append("</p>\n").Append(DefenseMatrix.Html(results.DefenseMatrix)).Append("</section>\n");
     }
 
     static void AppendCharts(StringBuilder sb, IReadOnlyList<MethodSummary> summary)

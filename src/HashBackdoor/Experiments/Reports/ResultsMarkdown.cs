@@ -53,6 +53,12 @@ public static class ResultsMarkdown
         {
             sb.Append("## Controls and budget\n\n").Append(ControlsTable.Markdown(results.Runs)).Append('\n');
         }
+        if (results.DefenseMatrix.Count > 0)
+        {
+            sb.Append("## Attack x defense matrix\n\n").Append("Rows: attacks (clean = the clean model with the same triggered queries, the control); ")
+              .Append("columns: defenses (docs/defenses.md); each cell from the defense's result.json under seed-S/target-T/METHOD/defenses/NAME/.\n\n")
+              .Append(DefenseMatrix.Markdown(results.DefenseMatrix)).Append('\n');
+        }
 
         sb.Append("## Runs\n\n");
         sb.Append("| Target | Seed | Method | mAP (%) | t-MAP (%) | t-MAP queries (counted/total) |\n");

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HashBackdoor.Data;
+using HashBackdoor.Defenses;
+using HashBackdoor.Experiments.Reports;
+
+namespace HashBackdoor.Experiments;
+
+/// <summary>What part of the attack x defense matrix to fill (null lists: all of the run's).</summary>
+public sealed record DefenseMatrixRequest
+{
+    /// <summary>Defense registry names (or "all").</summary>
+    public required IReadOnlyList<string> Defenses { get; init; }
+    /// <summary>Methods (rows); null: the run's methods. "clean" (the clean model as control) may be listed.</summary>
+    public IReadOnlyList<string>? Methods { get; init; }
+    /// <summary>Targets; null: the run's.</summary>
+    public IReadOnlyList<int>? Targets { get; init; }
+    /// <summary>Seeds; null: the run's.</summary>
+    public IReadOnlyList<long>? Seeds { get; init; }
+    /// <summary>How the defenses run; null: the run's <see cref="ExperimentConfig.DefenseSettings"/>.</summary>
+    public DefenseSettingsConfig? Settings { get; init; }
+}
+
+/// <summary>
+/// Fills the attack x defense matrix of an experiment folder: every listed defense on every (seed, target, method) attack
+/// run, each result saved as <see cref="RunFolder.DefenseResultPath"/> and skipped when that file exists (so an
+/// interrupted matrix resumes, and <c>hashbd defend</c> and the experiment share results). The dataset is loaded once;
+/// the inputs of one attack run (victim, poison set, trigger, the victim's database codes from the folder and its
+/// before-figures) are loaded once and shared by all its defenses. <see cref="Collect"/> reads the saved results back.
+/// </summary>
+public static class DefenseMatrixRunner
+{
+    /// <summary>Runs the missing cells; returns the number of defense runs done now and the number skipped.</summary>
+    public static (int Ran, int Skipped) Run(RunFolder folder, ResolvedConfig resolved, DefenseMatrixRequest request, RunContext context, ProtocolSplit? split = null)
+    {
+        var config = resolved.Config;
+        var settings = (request.Settings ?? config.DefenseSettings).Validate();
+        var defenses = Validated(request.Defenses);
+        var methods = request.Methods ?? config.Methods;
+        foreach (var m in methods)
+            if (m != RunFolder.CleanMethod && !config.Methods.Contains(m))
+                throw new UsageException($"--method {m}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
+        var targets = request.Targets ?? config.Targets;
+        foreach (var t in targets)
+            if (!config.Targets.Contains(t)) throw new UsageException($"--target {t}: the run has targets {string.Join(", ", config.Targets)}");
+        var seeds = request.Seeds ?? config.Seeds;
+        foreach (var s in seeds)
+            if (!config.Seeds.Contains(s)) throw new UsageException($"--seed {s}: the run has seeds {string.Join(", ", config.Seeds)}");
+
+        var todo = (from seed in seeds from method in methods from target in targets
+                    let missing = defenses.Where(d => !File.Exists(folder.DefenseResultPath(seed, target, method, d))).ToList()
+                    select (seed, method, target, missing)).ToList();
+        int skipped = todo.Sum(x => defenses.Count - x.missing.Count), ran = 0;
+        if (todo.All(x => x.missing.Count == 0)) return (0, skipped);
+
+        ProtocolSplit? owned = null;
+        try
+        {
+            if (split is null) split = owned = DefenseInputsLoader.LoadSplit(resolved);
+            using var overall = context.Step("defense matrix", todo.Sum(x => x.missing.Count));
+            foreach (var (seed, method, target, missing) in todo)
+            {
+                if (missing.Count == 0) continue;
+                var created = missing.Select(d => Create(d, settings)).ToList();
+                var needs = created.Aggregate(DefenseNeeds.None, (n, d) => n | d.Needs);
+                var load = Stopwatch.StartNew();
+                using var run = DefenseInputsLoader.Load(folder, resolved, split, new DefenseRunSelection { Seed = seed, Target = target, Method = method, Device = config.Device }, needs);
+                context.Log($"defenses on seed {seed} target {target} {method}: inputs loaded in {load.Elapsed.TotalSeconds:F0} s");
+                foreach (var defense in created)
+                {
+                    context.Cancellation.ThrowIfCancellationRequested();
+                    var defenseContext = new DefenseContext
+                    {
+                        Device = context.Device, Seed = settings.Seed, Cancel = context.Cancellation, Log = context.Log,
+                        Retrain = settings.Retrain.Contains(defense.Name, StringComparer.OrdinalIgnoreCase),
+                    };
+                    var result = defense.Run(run.Inputs, defenseContext);
+                    var describe = new Dictionary<string, object?>(run.Describe()) { ["retrain"] = defenseContext.Retrain, ["defenseSeed"] = settings.Seed };
+                    result.Save(folder.DefenseDir(seed, target, method, defense.Name), describe);
+                    ran++;
+                    overall.Report(skipped + ran, $"seed {seed} target {target} {method} {defense.Name}");
+                    context.Log($"seed {seed} target {target} {method,-9} {defense.Name,-27}: mAP {result.Figure(DefenseFigures.MapAfter):F2} t-MAP {result.Figure(DefenseFigures.TMapAfter):F2} AUC {result.Figure(DefenseFigures.DetectionAuc):F3} ({result.Seconds:F0} s)");
+                }
+            }
+        }
+        finally
+        {
+            owned?.Dispose();
+        }
+        return (ran, skipped);
+    }
+
+    /// <summary>Every saved defense result of the folder's attack runs (methods in the run's order, the clean control
+    /// first when present; defenses in registry order, then any other name; then seeds and targets).</summary>
+    public static IReadOnlyList<DefenseRunFigures> Collect(RunFolder folder, ExperimentConfig config)
+    {
+        var list = new List<DefenseRunFigures>();
+        var order = BackdoorDefenses.Names.ToList();
+        foreach (var method in new[] { RunFolder.CleanMethod }.Concat(config.Methods))
+        {
+            var found = new List<(string Defense, DefenseRunFigures Figures)>();
+            foreach (long seed in config.Seeds)
+                foreach (int target in config.Targets)
+                {
+                    string dir = Path.Combine(folder.MethodDir(seed, target, method), "defenses");
+                    if (!Directory.Exists(dir)) continue;
+                    foreach (var sub in Directory.GetDirectories(dir).OrderBy(d => d, StringComparer.Ordinal))
+                    {
+                        string name = Path.GetFileName(sub);
+                        string path = folder.DefenseResultPath(seed, target, method, name);
+                        if (File.Exists(path)) found.Add((name, Read(path, method, seed, target, name)));
+                    }
+                }
+            list.AddRange(found.OrderBy(f => order.IndexOf(f.Defense) is int i && i >= 0 ? i : int.MaxValue)
+                .ThenBy(f => f.Defense, StringComparer.Ordinal).Select(f => f.Figures));
+        }
+        return list;
+    }
+
+    /// <summary>The matrix figures of one result.json written by <see cref="DefenseResult.Save"/>.</summary>
+    public static DefenseRunFigures Read(string path, string method, long seed, int target, string defense)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            var figures = doc.RootElement.GetProperty("figures");
+            double F(string name) => figures.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+            double seconds = doc.RootElement.TryGetProperty("seconds", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetDouble() : double.NaN;
+            return new DefenseRunFigures
+            {
+                Method = method, Defense = defense, Seed = seed, Target = target, Seconds = seconds,
+                MapAfter = F(DefenseFigures.MapAfter), TMapAfter = F(DefenseFigures.TMapAfter), DetectionAuc = F(DefenseFigures.DetectionAuc),
+            };
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new DataException(path, $"damaged defense result ({e.Message})");
+        }
+    }
+
+    /// <summary>
+    /// <c>hashbd defend --defense all|LIST</c>: fills the requested cells of the experiment folder <paramref name="runDir"/>
+    /// (settings: the run's <c>defenseSettings</c>, with <paramref name="defenseSeed"/> and <paramref name="noRetrain"/>
+    /// applied when given), then rewrites its reports with every cell in the folder.
+    /// </summary>
+    public static ExperimentResults FillFolder(string runDir, DefenseMatrixRequest request, long? defenseSeed, bool noRetrain, RunContext context)
+    {
+        var defenses = Validated(request.Defenses);  // unknown names fail before anything is read
+        var (folder, resolved) = DefenseInputsLoader.Open(runDir);
+        var settings = request.Settings ?? resolved.Config.DefenseSettings;
+        if (defenseSeed is not null) settings = settings with { Seed = defenseSeed.Value };
+        if (noRetrain) settings = settings with { Retrain = Array.Empty<string>() };
+        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (run hashbd experiment --resume first)");
+        using var split = DefenseInputsLoader.LoadSplit(resolved);
+        var (ran, skipped) = Run(folder, resolved, request with { Defenses = defenses, Settings = settings }, context, split);
+        context.Log($"defense matrix: {ran} defense run(s) done, {skipped} already in the folder");
+        return RewriteReports(folder, resolved, split, context);
+    }
+
+    /// <summary>
+    /// Rewrites results.json, results.md and report.html of a finished experiment with the matrix of every defense result
+    /// now in the folder: the attack results are read back from results.json (nothing is retrained or re-encoded, the
+    /// recorded wall time stays the experiment's), the matrix is collected again from the folder.
+    /// </summary>
+    public static ExperimentResults RewriteReports(RunFolder folder, ResolvedConfig resolved, ProtocolSplit split, RunContext context)
+    {
+        var config = resolved.Config;
+        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (run hashbd experiment --resume first)");
+        ExperimentResults results;
+        try
+        {
+            results = JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(folder.ResultsJsonPath), RunRecord.Json)
+                ?? throw new DataException(folder.ResultsJsonPath, "empty results");
+        }
+        catch (JsonException e)
+        {
+            throw new DataException(folder.ResultsJsonPath, $"damaged results ({e.Message})");
+        }
+        var runs = Collect(folder, config);
+        results = results with { DefenseRuns = runs, DefenseMatrix = DefenseMatrix.Cells(runs) };
+        var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
+        new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
+        return results;
+    }
+
+    /// <summary>The names with "all" expanded; an unknown name is a one-line <see cref="UsageException"/> naming --defense.</summary>
+    public static IReadOnlyList<string> Validated(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        if (list.Count == 0) throw new UsageException("--defense: at least one defense is needed");
+        foreach (var n in list)
+            if (!n.Equals(ExperimentConfig.AllDefenses, StringComparison.OrdinalIgnoreCase))
+                BackdoorDefenses.Create(n); // unknown name: one line listing the known ones
+        return ExperimentConfig.ExpandDefenses(list);
+    }
+
+    /// <summary>The defense with the matrix's settings (fine-pruning: the matrix's pruning ratios).</summary>
+    public static IDefense Create(string name, DefenseSettingsConfig settings)
+    {
+        var defense = BackdoorDefenses.Create(name);
+        return defense is FinePruningDefense fp
+            ? new FinePruningDefense { Ratios = settings.PruningRatios, CleanFraction = fp.CleanFraction, MaxValidationDrop = fp.MaxValidationDrop, Epochs = fp.Epochs }
+            : defense;
+    }
+}
