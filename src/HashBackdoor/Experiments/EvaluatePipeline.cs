@@ -52,9 +52,21 @@ public static class EvaluatePipeline
             WriteSet(outDir, "database", database);
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), JsonSerializer.Serialize(metrics, RunRecord.Json));
-        progress.Info($"{report.Map} | P@{string.Join(",", report.PrecisionAtK.Keys)} = {string.Join(", ", report.PrecisionAtK.Values.Select(v => (v * 100).ToString("F2")))} | P@r<=2 = {report.RadiusTwo.Percent:F2}%");
+        progress.Info(SummaryLine(report, database.Codes.Count));
         progress.Info($"metrics written to {Path.Combine(outDir, "metrics.json")}");
         return report;
+    }
+
+    /// <summary>
+    /// The one-line summary printed after an evaluation: mAP, precision at each K that fits in the database (or which Ks
+    /// were left out because the database is smaller), and precision within Hamming radius 2.
+    /// </summary>
+    public static string SummaryLine(RetrievalReport report, int databaseSize)
+    {
+        var precision = report.PrecisionAtK.Count == 0
+            ? $"P@K: none (database of {databaseSize} images is smaller than every K)"
+            : $"P@{string.Join(",", report.PrecisionAtK.Keys)} = {string.Join(", ", report.PrecisionAtK.Values.Select(v => (v * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}";
+        return $"{report.Map} | {precision} | P@r<=2 = {report.RadiusTwo.Percent.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}%";
     }
 
     /// <summary>The name of a query rule (<see cref="ProtocolDescription.RuleName"/>).</summary>
