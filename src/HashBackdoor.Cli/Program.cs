@@ -11,7 +11,8 @@ public static class Program
     public static int Main(string[] args)
     {
         // Before libtorch loads: idle OpenMP workers sleep instead of spinning (on 2 cores spinning starves the others).
-        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null) Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");
+        // Written to the C library's environment too: libgomp reads it with getenv (NativeEnvironment).
+        NativeEnvironment.SetIfUnset("OMP_WAIT_POLICY", "PASSIVE");
         var root = new RootCommand("HashBackdoor: deep hashing retrieval, clean-label backdoors (CIBA) and their evaluation.");
         root.Options.Add(CliRunner.Verbose);
         root.Subcommands.Add(TrainCommand.Create());
