@@ -61,11 +61,14 @@ internal static class TrainCommand
                     Schedule = ConfigEnumConverter.Parse<LearningRateSchedule>(p.GetValue(schedule)!, "training.schedule"),
                     Augmentation = ConfigEnumConverter.Parse<AugmentationKind>(p.GetValue(augment)!, "training.augmentation"),
                 }.Validate();
-                var model = new ModelConfig { Architecture = p.GetValue(arch)!, Bits = p.GetValue(bits) }.Validate();
+                var model = new ModelConfig
+                {
+                    Architecture = p.GetValue(arch)!, Bits = p.GetValue(bits), Pretrained = p.GetValue(pretrained), InputSize = p.GetValue(inputSize),
+                    Layout = p.GetValue(layout), Normalization = p.GetValue(normalize),
+                }.Validate();
                 return new TrainRequest
                 {
-                    Dataset = p.GetValue(dataset)!, Architecture = model.Architecture, Bits = model.Bits, OutDir = p.GetValue(outDir)!,
-                    Pretrained = p.GetValue(pretrained), InputSize = p.GetValue(inputSize), Layout = p.GetValue(layout), Normalization = p.GetValue(normalize),
+                    Dataset = p.GetValue(dataset)!, Model = model, OutDir = p.GetValue(outDir)!,
                     Resume = p.GetValue(resume), Device = p.GetValue(device)!,
                     Protocol = new ProtocolOptions { Seed = p.GetValue(protocolSeed), QueryPerClass = p.GetValue(qpc), TrainPerClass = p.GetValue(tpc) },
                     Trainer = training.ToTrainerOptions(p.GetValue(seed)),

@@ -16,7 +16,7 @@ public static class TrainPipeline
     {
         request.Trainer.Validate();
         // Architecture and bits are checked before any data is loaded; the geometry comes from the data below.
-        WithBackbone(new HashModelSpec(request.Architecture, request.Bits, 1, 1, 1, 1), request).Validate();
+        request.Model.Validate().Spec(1, 1, 1, 1);
         var context = RunContext.For(request.Device, progress, cancel);
         TorchRuntime.Configure();
         string outDir = Path.GetFullPath(request.OutDir);
@@ -28,7 +28,7 @@ public static class TrainPipeline
 
         using var data = DatasetCatalog.Load(request.Dataset);
         using var split = RetrievalProtocol.Apply(data, request.Protocol);
-        var spec = WithBackbone(new HashModelSpec(request.Architecture, request.Bits, split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses), request).Validate();
+        var spec = request.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}");
 
         var sw = Stopwatch.StartNew();
@@ -45,9 +45,6 @@ public static class TrainPipeline
         progress.Info($"model written to {Path.Combine(outDir, RunRecord.ModelFileName)} ({sw.Elapsed.TotalSeconds:F0} s)");
         return outDir;
     }
-
-    private static HashModelSpec WithBackbone(HashModelSpec spec, TrainRequest r) =>
-        spec with { Pretrained = r.Pretrained, InputSize = r.InputSize, Layout = r.Layout, Normalization = r.Normalization };
 
     /// <summary>Builds a model from <paramref name="spec"/> with initial weights drawn from the trainer seed (the backbone's
     /// from <see cref="HashModelSpec.Pretrained"/> when set), and trains it

@@ -11,16 +11,9 @@ public sealed record TrainRequest
 {
     public string Dataset { get; init; } = "fashion-mnist";
     public ProtocolOptions Protocol { get; init; } = new();
-    public string Architecture { get; init; } = "small-cnn";
-    public int Bits { get; init; } = 48;
-    /// <summary>Pretrained backbone, input size, layout and normalisation: see the same members of <see cref="HashBackdoor.Hashing.HashModelSpec"/>.</summary>
-    public string? Pretrained { get; init; }
-    /// <summary>See <see cref="HashBackdoor.Hashing.HashModelSpec.InputSize"/>.</summary>
-    public int? InputSize { get; init; }
-    /// <summary>See <see cref="HashBackdoor.Hashing.HashModelSpec.Layout"/>.</summary>
-    public string? Layout { get; init; }
-    /// <summary>See <see cref="HashBackdoor.Hashing.HashModelSpec.Normalization"/>.</summary>
-    public string? Normalization { get; init; }
+    /// <summary>The hashing model: backbone, code length, pretrained weights, input size, layout and normalisation (the
+    /// config section <c>model</c>, so train and experiment describe a model the same way).</summary>
+    public ModelConfig Model { get; init; } = new();
     public HashTrainerOptions Trainer { get; init; } = new();
     public required string OutDir { get; init; }
     public bool Resume { get; init; }

@@ -89,7 +89,7 @@ internal static class Tiny
     /// <summary>The same training as <see cref="TrainArgs"/>, as a library request.</summary>
     public static TrainRequest Request(string outDir, int epochs = 1, long seed = 0, bool resume = false) => new()
     {
-        Dataset = Dataset, Protocol = Protocol, Bits = Bits, Trainer = Trainer(epochs, seed), OutDir = outDir, Resume = resume,
+        Dataset = Dataset, Protocol = Protocol, Model = new() { Bits = Bits }, Trainer = Trainer(epochs, seed), OutDir = outDir, Resume = resume,
     };
 
     /// <summary>A tiny experiment: one seed, one target, tri and ciba, one epoch, 5 trigger steps, 2 perturbation rounds.</summary>
