@@ -1,10 +1,8 @@
 namespace HashBackdoor.Experiments;
 
 /// <summary>
-/// Every path <see cref="RunBrowser"/> reads in an experiment run folder, and the check that keeps it inside the
-/// folder. This is the only place that knows the layout written by <see cref="ExperimentRunner"/>:
-/// <c>config.resolved.json</c>, <c>results.json</c>, <c>report.html</c>, <c>seed-S/clean/model.hbm</c>,
-/// <c>seed-S/target-T/trigger.bin</c> and <c>seed-S/target-T/METHOD/model.hbm</c> (METHOD with '+' written as '_').
+/// Every path <see cref="RunBrowser"/> reads in an experiment run folder (taken from <see cref="RunFolder"/>, the one
+/// place that knows the layout), and the check that keeps it inside the folder.
 /// </summary>
 /// <remarks>
 /// Paths are built only from validated numbers and method names of the run's own config, never from request text.
@@ -13,33 +11,35 @@ namespace HashBackdoor.Experiments;
 /// </remarks>
 public sealed class RunBrowserFiles
 {
+    private readonly RunFolder _folder;
+
     /// <summary>Wraps the run folder <paramref name="root"/> (made absolute).</summary>
     public RunBrowserFiles(string root)
     {
         Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        _folder = new RunFolder(Root);
     }
 
     /// <summary>The run folder, absolute.</summary>
     public string Root { get; }
 
     /// <summary>The resolved config the run recorded.</summary>
-    public string ResolvedConfig => Path.Combine(Root, ExperimentRunner.ResolvedConfigName);
+    public string ResolvedConfig => _folder.ResolvedConfigPath;
 
     /// <summary>The run's results (protocol, per-run numbers, summary).</summary>
-    public string Results => Path.Combine(Root, "results.json");
+    public string Results => _folder.ResultsJsonPath;
 
     /// <summary>The run's self-contained HTML report.</summary>
-    public string Report => Path.Combine(Root, "report.html");
+    public string Report => _folder.ReportHtmlPath;
 
     /// <summary>The clean model of seed <paramref name="seed"/>.</summary>
-    public string CleanModel(long seed) => Path.Combine(Root, $"seed-{seed}", "clean", RunRecord.ModelFileName);
+    public string CleanModel(long seed) => RunFolder.ModelFileIn(_folder.CleanModelDir(seed));
 
     /// <summary>The trigger optimised for seed <paramref name="seed"/> and target class <paramref name="target"/>.</summary>
-    public string Trigger(long seed, int target) => Path.Combine(Root, $"seed-{seed}", $"target-{target}", "trigger.bin");
+    public string Trigger(long seed, int target) => _folder.TriggerPath(seed, target);
 
     /// <summary>The victim trained on <paramref name="method"/>'s poisoned set for one seed and target.</summary>
-    public string VictimModel(long seed, int target, string method) =>
-        Path.Combine(Root, $"seed-{seed}", $"target-{target}", method.Replace('+', '_'), RunRecord.ModelFileName);
+    public string VictimModel(long seed, int target, string method) => RunFolder.ModelFileIn(_folder.MethodDir(seed, target, method));
 
     /// <summary><paramref name="path"/> when it is a regular file whose real location (symbolic links followed) lies
     /// inside <see cref="Root"/>; otherwise null.</summary>
