@@ -278,6 +278,27 @@ public class ConfigValidationTests : IDisposable
         Assert.Equal(8, q.Training.Epochs);
     }
 
+    [Fact]
+    public void TheAblationConfigsAreTheDefaultWithOnlyTheirStatedDifferences()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!Directory.Exists(Path.Combine(dir, "configs"))) dir = Path.GetDirectoryName(dir) ?? throw new DirectoryNotFoundException("configs/");
+        var d = ExperimentConfig.Load(Path.Combine(dir, "configs", "default.yaml"));
+        ExperimentConfig Load(string name) => ExperimentConfig.Load(Path.Combine(dir, "configs", "ablations", name + ".yaml"));
+        var three = new[] { "tri", "tri+adv", "ciba" };
+        var onValidation = d.Evaluation with { Queries = QuerySet.Validation };
+        var expected = new Dictionary<string, ExperimentConfig>
+        {
+            ["lambda-csq"] = d with { Name = "lambda-csq", Methods = new[] { "ciba" } },
+            ["lambda-hashnet"] = d with { Name = "lambda-hashnet", Methods = new[] { "ciba" }, Training = d.Training with { Loss = "hashnet" } },
+            ["twin-surrogate"] = d with { Name = "twin-surrogate", Methods = three, Surrogate = d.Surrogate with { Kind = SurrogateKind.Twin }, Evaluation = onValidation },
+            ["independent-validation"] = d with { Name = "independent-validation", Methods = three, Evaluation = onValidation },
+        };
+        foreach (var (name, want) in expected)
+            Assert.Equal(ConfigFile.ToJson(want), ConfigFile.ToJson(Load(name)));
+        Assert.Equal(expected.Keys.OrderBy(k => k), Directory.GetFiles(Path.Combine(dir, "configs", "ablations"), "*.yaml").Select(Path.GetFileNameWithoutExtension).OrderBy(k => k));
+    }
+
     [Theory]
     [InlineData("training:\n  seed: 4\n", "training.seed: set by the run for each of seeds (clean model and victims: the seed itself; surrogate: seed + 1000003); remove it")]
     [InlineData("trigger:\n  seed: 4\n", "trigger.seed: set by the run for each seed and target (seed * 1000 + target); remove it")]
