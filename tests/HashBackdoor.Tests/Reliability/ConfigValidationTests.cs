@@ -292,7 +292,7 @@ public class ConfigValidationTests : IDisposable
             ["lambda-csq"] = d with { Name = "lambda-csq", Methods = new[] { "ciba" } },
             ["lambda-hashnet"] = d with { Name = "lambda-hashnet", Methods = new[] { "ciba" }, Training = d.Training with { Loss = "hashnet" } },
             ["twin-surrogate"] = d with { Name = "twin-surrogate", Methods = three, Surrogate = d.Surrogate with { Kind = SurrogateKind.Twin }, Evaluation = onValidation },
-            ["independent-validation"] = d with { Name = "independent-validation", Methods = three, Evaluation = onValidation },
+            ["independent-validation"] = d with { Name = "independent-validation", Methods = new[] { "tri+adv", "ciba" }, Evaluation = onValidation },
         };
         foreach (var (name, want) in expected)
             Assert.Equal(ConfigFile.ToJson(want), ConfigFile.ToJson(Load(name)));
