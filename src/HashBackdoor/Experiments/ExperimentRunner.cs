@@ -122,13 +122,20 @@ public sealed class ExperimentRunner
             }
         }
 
-        // The attack x defense matrix (config key defenses): cells already in the folder are kept.
+        // The attack x defense matrix (config key defenses): cells already in the folder are kept. Its wall time is
+        // recorded beside the experiment's own, both measured in this process (same machine load).
+        double attackSeconds = wall.Elapsed.TotalSeconds;
+        var protocol = ProtocolDescription.ForExperiment(config, split, attackSeconds);
         if (config.Defenses.Count > 0)
-            DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
+        {
+            var matrixWall = Stopwatch.StartNew();
+            var (ran, skipped) = DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
+            protocol = DefenseMatrixRunner.WithCost(protocol, attackSeconds, matrixWall.Elapsed.TotalSeconds, ran, skipped, wall.Elapsed.TotalSeconds);
+        }
         var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
         var results = new ExperimentResults
         {
-            Protocol = ProtocolDescription.ForExperiment(config, split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs),
+            Protocol = protocol, Runs = runs, Summary = MethodSummary.From(runs),
             Comparisons = ExperimentResults.Compare(runs, MethodNames.Reference(config)),
             DefenseRuns = defenseRuns, DefenseMatrix = DefenseMatrix.Cells(defenseRuns),
         };
