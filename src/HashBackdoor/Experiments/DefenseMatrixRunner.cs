@@ -232,16 +232,23 @@ public static class DefenseMatrixRunner
     }
 
     /// <summary>The defense with the matrix's settings (fine-pruning: the matrix's pruning ratios and whether its curve
-    /// is evaluated on the protocol's data).</summary>
+    /// is evaluated on the protocol's data; STRIP: the matrix's number of blends).</summary>
     public static IDefense Create(string name, DefenseSettingsConfig settings)
     {
         var defense = BackdoorDefenses.Create(name);
-        return defense is FinePruningDefense fp
-            ? new FinePruningDefense
+        return defense switch
+        {
+            FinePruningDefense fp => new FinePruningDefense
             {
                 Ratios = settings.PruningRatios, EvaluateCurve = settings.PruningCurve, CleanFraction = fp.CleanFraction,
                 MaxValidationDrop = fp.MaxValidationDrop, Epochs = fp.Epochs,
-            }
-            : defense;
+            },
+            StripDefense strip => new StripDefense
+            {
+                Blends = settings.StripBlends, Alpha = strip.Alpha, ChunkQueries = strip.ChunkQueries,
+                CalibrationImages = strip.CalibrationImages, FalseRejectionRate = strip.FalseRejectionRate,
+            },
+            _ => defense,
+        };
     }
 }
