@@ -179,7 +179,9 @@ public sealed class FinePruningDefense : IDefense
                     ["ratio"] = r, ["channelsPruned"] = k, ["map"] = m?.Percent ?? double.NaN, ["tMap"] = t?.Percent ?? double.NaN, ["defenderValidationMap"] = validation,
                 });
                 context.Progress?.Invoke($"{Name}: pruning curve", curve.Count / (double)ratios.Length);
-                context.Log?.Invoke($"{Name}: ratio {r:F2} ({k} channels): mAP {m?.Percent:F2} t-MAP {t?.Percent:F2} validation {validation:F2}");
+                context.Log?.Invoke(m is null
+                    ? $"{Name}: ratio {r:F2} ({k} channels): validation {validation:F2}"
+                    : $"{Name}: ratio {r:F2} ({k} channels): mAP {m.Percent:F2} t-MAP {t?.Percent:F2} validation {validation:F2}");
             }
         }
         result.Tables["pruningCurve"] = curve;

@@ -100,22 +100,26 @@ public static class DefenseMatrixRunner
     /// <summary>
     /// The protocol entries with the matrix's cost beside the experiment's: <c>experimentWallSeconds</c> (the attacks,
     /// victims, scoring: everything before the matrix), <c>defenseMatrixWallSeconds</c>, their ratio
-    /// <c>defenseMatrixToExperiment</c> (both measured in the same process, so under the same machine load), the cells
+    /// <c>defenseMatrixToExperiment</c> (both measured in the same process, so under the same machine load), the same in
+    /// CPU seconds of the process (all its threads; less sensitive to other processes' load than wall time), the cells
     /// run and already present, and <c>wallSeconds</c> = the whole process. A resumed experiment or matrix records only
     /// what this process did (the cell counts say so).
     /// </summary>
-    public static Dictionary<string, object?> WithCost(Dictionary<string, object?> protocol, double experimentSeconds, double matrixSeconds, int ran, int skipped, double totalSeconds)
+    public static Dictionary<string, object?> WithCost(Dictionary<string, object?> protocol, MatrixCost cost)
     {
-        var p = new Dictionary<string, object?>(protocol)
+        static object? Ratio(double a, double b) => b > 0 ? Math.Round(a / b, 3) : null;
+        return new Dictionary<string, object?>(protocol)
         {
-            ["wallSeconds"] = Math.Round(totalSeconds, 0),
-            ["experimentWallSeconds"] = Math.Round(experimentSeconds, 0),
-            ["defenseMatrixWallSeconds"] = Math.Round(matrixSeconds, 0),
-            ["defenseMatrixToExperiment"] = experimentSeconds > 0 ? Math.Round(matrixSeconds / experimentSeconds, 3) : null,
-            ["defenseCellsRun"] = ran,
-            ["defenseCellsAlreadyPresent"] = skipped,
+            ["wallSeconds"] = Math.Round(cost.TotalWallSeconds, 0),
+            ["experimentWallSeconds"] = Math.Round(cost.ExperimentWallSeconds, 0),
+            ["defenseMatrixWallSeconds"] = Math.Round(cost.MatrixWallSeconds, 0),
+            ["defenseMatrixToExperiment"] = Ratio(cost.MatrixWallSeconds, cost.ExperimentWallSeconds),
+            ["experimentCpuSeconds"] = Math.Round(cost.ExperimentCpuSeconds, 0),
+            ["defenseMatrixCpuSeconds"] = Math.Round(cost.MatrixCpuSeconds, 0),
+            ["defenseMatrixToExperimentCpu"] = Ratio(cost.MatrixCpuSeconds, cost.ExperimentCpuSeconds),
+            ["defenseCellsRun"] = cost.CellsRun,
+            ["defenseCellsAlreadyPresent"] = cost.CellsAlreadyPresent,
         };
-        return p;
     }
 
     /// <summary>Every saved defense result of the folder's attack runs (methods in the run's order, the clean control

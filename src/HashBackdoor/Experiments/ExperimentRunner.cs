@@ -63,6 +63,7 @@ public sealed class ExperimentRunner
     {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
+        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         folder.CheckResume(config, resume);
         using var split = LoadSplit();
         var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
@@ -129,8 +130,11 @@ public sealed class ExperimentRunner
         if (config.Defenses.Count > 0)
         {
             var matrixWall = Stopwatch.StartNew();
+            var cpuAtMatrix = Process.GetCurrentProcess().TotalProcessorTime;
             var (ran, skipped) = DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
-            protocol = DefenseMatrixRunner.WithCost(protocol, attackSeconds, matrixWall.Elapsed.TotalSeconds, ran, skipped, wall.Elapsed.TotalSeconds);
+            var cpuAtEnd = Process.GetCurrentProcess().TotalProcessorTime;
+            protocol = DefenseMatrixRunner.WithCost(protocol, new MatrixCost(attackSeconds, matrixWall.Elapsed.TotalSeconds, wall.Elapsed.TotalSeconds,
+                (cpuAtMatrix - cpuAtStart).TotalSeconds, (cpuAtEnd - cpuAtMatrix).TotalSeconds, ran, skipped));
         }
         var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
         var results = new ExperimentResults

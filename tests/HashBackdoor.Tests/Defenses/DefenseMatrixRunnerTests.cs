@@ -161,6 +161,9 @@ public class DefenseMatrixRunnerTests : IDisposable
         Assert.Equal(0, protocol["defenseCellsAlreadyPresent"]!.GetValue<int>());
         Assert.InRange(protocol["defenseMatrixToExperiment"]!.GetValue<double>(), (matrix - 0.5) / (experiment + 0.5), (matrix + 0.5) / Math.Max(0.5, experiment - 0.5));
         Assert.True(protocol["wallSeconds"]!.GetValue<double>() >= Math.Max(experiment, matrix) - 1);
+        double experimentCpu = protocol["experimentCpuSeconds"]!.GetValue<double>(), matrixCpu = protocol["defenseMatrixCpuSeconds"]!.GetValue<double>();
+        Assert.True(experimentCpu > 0 && matrixCpu >= 0, $"{experimentCpu} {matrixCpu}");
+        Assert.InRange(protocol["defenseMatrixToExperimentCpu"]!.GetValue<double>(), (matrixCpu - 0.5) / (experimentCpu + 0.5), (matrixCpu + 0.5) / Math.Max(0.5, experimentCpu - 0.5));
         Assert.Contains("defenseMatrixToExperiment", File.ReadAllText(folder.ResultsMarkdownPath));
     }
 }
