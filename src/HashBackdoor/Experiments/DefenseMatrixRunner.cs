@@ -111,11 +111,11 @@ public static class DefenseMatrixRunner
         return new Dictionary<string, object?>(protocol)
         {
             ["wallSeconds"] = Math.Round(cost.TotalWallSeconds, 0),
-            ["experimentWallSeconds"] = Math.Round(cost.ExperimentWallSeconds, 0),
-            ["defenseMatrixWallSeconds"] = Math.Round(cost.MatrixWallSeconds, 0),
+            ["experimentWallSeconds"] = Math.Round(cost.ExperimentWallSeconds, 1),
+            ["defenseMatrixWallSeconds"] = Math.Round(cost.MatrixWallSeconds, 1),
             ["defenseMatrixToExperiment"] = Ratio(cost.MatrixWallSeconds, cost.ExperimentWallSeconds),
-            ["experimentCpuSeconds"] = Math.Round(cost.ExperimentCpuSeconds, 0),
-            ["defenseMatrixCpuSeconds"] = Math.Round(cost.MatrixCpuSeconds, 0),
+            ["experimentCpuSeconds"] = Math.Round(cost.ExperimentCpuSeconds, 1),
+            ["defenseMatrixCpuSeconds"] = Math.Round(cost.MatrixCpuSeconds, 1),
             ["defenseMatrixToExperimentCpu"] = Ratio(cost.MatrixCpuSeconds, cost.ExperimentCpuSeconds),
             ["defenseCellsRun"] = cost.CellsRun,
             ["defenseCellsAlreadyPresent"] = cost.CellsAlreadyPresent,

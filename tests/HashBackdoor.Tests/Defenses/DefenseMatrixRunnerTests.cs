@@ -159,11 +159,11 @@ public class DefenseMatrixRunnerTests : IDisposable
         Assert.True(experiment > 0 && matrix >= 0, $"{experiment} {matrix}");
         Assert.Equal(8, protocol["defenseCellsRun"]!.GetValue<int>());
         Assert.Equal(0, protocol["defenseCellsAlreadyPresent"]!.GetValue<int>());
-        Assert.InRange(protocol["defenseMatrixToExperiment"]!.GetValue<double>(), (matrix - 0.5) / (experiment + 0.5), (matrix + 0.5) / Math.Max(0.5, experiment - 0.5));
+        Assert.InRange(protocol["defenseMatrixToExperiment"]!.GetValue<double>(), (matrix - 0.05) / (experiment + 0.05) - 0.001, (matrix + 0.05) / (experiment - 0.05) + 0.001);
         Assert.True(protocol["wallSeconds"]!.GetValue<double>() >= Math.Max(experiment, matrix) - 1);
         double experimentCpu = protocol["experimentCpuSeconds"]!.GetValue<double>(), matrixCpu = protocol["defenseMatrixCpuSeconds"]!.GetValue<double>();
         Assert.True(experimentCpu > 0 && matrixCpu >= 0, $"{experimentCpu} {matrixCpu}");
-        Assert.InRange(protocol["defenseMatrixToExperimentCpu"]!.GetValue<double>(), (matrixCpu - 0.5) / (experimentCpu + 0.5), (matrixCpu + 0.5) / Math.Max(0.5, experimentCpu - 0.5));
+        Assert.InRange(protocol["defenseMatrixToExperimentCpu"]!.GetValue<double>(), (matrixCpu - 0.05) / (experimentCpu + 0.05) - 0.001, (matrixCpu + 0.05) / (experimentCpu - 0.05) + 0.001);
         Assert.Contains("defenseMatrixToExperiment", File.ReadAllText(folder.ResultsMarkdownPath));
     }
 }
