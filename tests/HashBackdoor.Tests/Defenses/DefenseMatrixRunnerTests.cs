@@ -121,6 +121,9 @@ public class DefenseMatrixRunnerTests : IDisposable
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("--defense nope: unknown defense", unknown.SingleErrorLine());
         Assert.Equal(2, Hashbd.Run("defend", "--run", run, "--defense", "all", "--out", tmp["x"]).ExitCode);
+        var retrain = Hashbd.Run("defend", "--run", run, "--defense", "all", "--retrain", "spectral,nope");
+        Assert.Equal(2, retrain.ExitCode);
+        Assert.Contains("--retrain nope: unknown defense", retrain.SingleErrorLine());
     }
 
     [Fact]
