@@ -76,6 +76,13 @@ public sealed record DefenseInputs
     /// inputs (<see cref="RetrievalCheck"/>).</summary>
     public VictimRetrieval VictimRetrieval { get; init; } = new();
 
+    /// <summary>Work shared by the defense runs on this victim (<see cref="SharedDefenseWork"/>: the fine-tuned copy,
+    /// derived models' database codes, STRIP's clean scores, Neural Cleanse's reversed triggers). Whoever builds the
+    /// inputs disposes it. A <c>with</c> copy that changes the victim, the training set, the query or the database set
+    /// must be given a new one; a copy that changes only the trigger or the target may keep it (no shared value depends
+    /// on them).</summary>
+    public SharedDefenseWork Shared { get; init; } = new();
+
     /// <summary>Throws a one-line <see cref="UsageException"/> naming what <paramref name="defense"/> lacks.</summary>
     public void Require(DefenseNeeds needs, string defense)
     {

@@ -40,6 +40,12 @@ public sealed class FinePruningDefense : IDefense
     /// <summary>Fine-tuning epochs after pruning.</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>Whether the curve reports clean mAP and t-MAP on the protocol's queries and database at every ratio (one
+    /// database encoding per ratio above 0: the expensive part). Without it the curve has the defender's validation mAP
+    /// only, which is all the defense's decision reads, and the pruned-only figures at the chosen ratio are left out;
+    /// the outcome (chosen ratio, mAP and t-MAP after fine-tuning) is the same.</summary>
+    public bool EvaluateCurve { get; init; } = true;
+
     /// <summary>The last Conv2d of the model (module order) and the BatchNorm2d that follows it, if any.</summary>
     public static (Conv2d Conv, BatchNorm2d? Norm) LastConvolution(HashModel model)
     {
@@ -143,6 +149,8 @@ public sealed class FinePruningDefense : IDefense
         result.Settings["cleanImages"] = clean.Length;
         result.Settings["epochs"] = Epochs;
         result.Settings["maxValidationDrop"] = MaxValidationDrop;
+        result.Settings["ratios"] = string.Join(", ", ratios);
+        result.Settings["curveOnProtocol"] = EvaluateCurve;
         result.Series["meanActivation"] = mean;
         result.Series["pruningOrder"] = order.Select(c => (double)c).ToArray();
 
@@ -158,17 +166,22 @@ public sealed class FinePruningDefense : IDefense
                 int k = (int)Math.Floor(r * channels + 1e-9);
                 Prune(pruned, order.Skip(done).Take(k - done).ToArray());
                 done = k;
-                // Nothing pruned yet: the copy is the victim, whose figures are known.
-                var (m, t) = k == 0 ? before : RetrievalCheck.Evaluate(pruned, inputs, context.Device);
+                // Nothing pruned yet: the copy is the victim, whose figures are known. Each pruned model is encoded once
+                // per victim (shared by key), and only when the curve is asked for on the protocol's data.
+                var (m, t) = k == 0 ? before
+                    : EvaluateCurve ? RetrievalCheck.EvaluateShared(pruned, $"pruned|{string.Join(",", order.Take(k))}", inputs, context.Device)
+                    : (null, null);
                 double validation = ValidationMap(pruned, inputs, clean, context.Device);
                 if (double.IsNaN(baseValidation)) baseValidation = validation;
                 if (validation >= baseValidation - MaxValidationDrop) chosen = r;
                 curve.Add(new OrderedDictionary<string, double>
                 {
-                    ["ratio"] = r, ["channelsPruned"] = k, ["map"] = m.Percent, ["tMap"] = t?.Percent ?? double.NaN, ["defenderValidationMap"] = validation,
+                    ["ratio"] = r, ["channelsPruned"] = k, ["map"] = m?.Percent ?? double.NaN, ["tMap"] = t?.Percent ?? double.NaN, ["defenderValidationMap"] = validation,
                 });
                 context.Progress?.Invoke($"{Name}: pruning curve", curve.Count / (double)ratios.Length);
-                context.Log?.Invoke($"{Name}: ratio {r:F2} ({k} channels): mAP {m.Percent:F2} t-MAP {t?.Percent:F2} validation {validation:F2}");
+                context.Log?.Invoke(m is null
+                    ? $"{Name}: ratio {r:F2} ({k} channels): validation {validation:F2}"
+                    : $"{Name}: ratio {r:F2} ({k} channels): mAP {m.Percent:F2} t-MAP {t?.Percent:F2} validation {validation:F2}");
             }
         }
         result.Tables["pruningCurve"] = curve;
@@ -176,14 +189,14 @@ public sealed class FinePruningDefense : IDefense
         int prunedCount = (int)Math.Floor(chosen * channels + 1e-9);
         var prunedChannels = order.Take(prunedCount).ToArray();
         result.Figures["channelsPruned"] = prunedCount;
-        using var model = VictimTraining.Copy(inputs.Victim, context.Device);
-        Prune(model, prunedChannels);
         var atChosen = curve.First(row => row["ratio"] == chosen);
         result.Figures["mapPrunedOnly"] = atChosen["map"];
         result.Figures["tMapPrunedOnly"] = atChosen["tMap"];
         var recipe = FineTuningDefense.Recipe(inputs, Epochs, 1.0);
-        VictimTraining.FineTune(model, inputs, clean, recipe, context, $"{Name}: fine-tune after pruning {prunedCount} channels", () => Prune(model, prunedChannels));
-        RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, RetrievalCheck.Evaluate(model, inputs, context.Device));
+        // At ratio 0 this is exactly fine-tuning's model (same clean rows, recipe and nothing pruned): shared, not redone.
+        var (key, model) = FineTuningDefense.FineTuned(inputs, clean, recipe, prunedChannels, context, $"{Name}: fine-tune after pruning {prunedCount} channels");
+        RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, RetrievalCheck.EvaluateShared(model, key, inputs, context.Device));
+        result.Settings["sharedWork"] = inputs.Shared.Reused.Contains(key) ? "fine-tuned model reused from an earlier defense run on this victim" : "fine-tuned here";
         result.Figures[DefenseFigures.DetectionAuc] = double.NaN;
         result.Seconds = sw.Elapsed.TotalSeconds;
         return result;

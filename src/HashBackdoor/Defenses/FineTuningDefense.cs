@@ -36,6 +36,46 @@ public sealed class FineTuningDefense : IDefense
         Epochs = epochs, LearningRate = inputs.Trainer.LearningRate * lrScale,
     };
 
+    /// <summary>
+    /// A copy of the victim with <paramref name="pruned"/> channels of its last convolution pruned
+    /// (<see cref="FinePruningDefense.Prune"/>; none for plain fine-tuning), fine-tuned on the <paramref name="clean"/>
+    /// rows with <paramref name="recipe"/> and the pruned channels held at zero after every step; made once per victim
+    /// and kept in <see cref="DefenseInputs.Shared"/> under the returned key, which names the clean rows' seed-drawn
+    /// subset, the recipe and the pruned channels. Fine-tuning and fine-pruning at ratio 0 ask for the same model
+    /// and so share it: the same training, not an approximation (test:
+    /// <c>FinePruningAtRatioZeroIsFineTuningSharedOrRecomputed</c>).
+    /// </summary>
+    public static (string Key, HashModel Model) FineTuned(DefenseInputs inputs, long[] clean, HashTrainerOptions recipe, IReadOnlyList<int> pruned,
+        DefenseContext context, string stage)
+    {
+        var sortedPruned = pruned.OrderBy(c => c).ToArray();
+        // The recipe is a record: its text lists every setting.
+        string key = $"fine-tuned|clean {clean.Length} #{SubsetHash(clean):x16}|{recipe}|pruned {string.Join(",", sortedPruned)}";
+        var model = inputs.Shared.GetOrAdd(key, () =>
+        {
+            var copy = VictimTraining.Copy(inputs.Victim, context.Device);
+            try
+            {
+                FinePruningDefense.Prune(copy, sortedPruned);
+                VictimTraining.FineTune(copy, inputs, clean, recipe, context, stage, sortedPruned.Length == 0 ? null : () => FinePruningDefense.Prune(copy, sortedPruned));
+                return copy;
+            }
+            catch
+            {
+                copy.Dispose();
+                throw;
+            }
+        });
+        return (key, model);
+    }
+
+    private static ulong SubsetHash(long[] rows)
+    {
+        ulong h = 0xcbf29ce484222325UL;
+        foreach (long r in rows) { h ^= (ulong)r; h *= 0x100000001b3UL; }
+        return h;
+    }
+
     /// <inheritdoc/>
     public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
     {
@@ -49,9 +89,9 @@ public sealed class FineTuningDefense : IDefense
         result.Settings["epochs"] = Epochs;
         result.Settings["learningRate"] = recipe.LearningRate;
         RetrievalCheck.Report(result, DefenseFigures.MapBefore, DefenseFigures.TMapBefore, RetrievalCheck.Evaluate(inputs.Victim, inputs, context.Device));
-        using var model = VictimTraining.Copy(inputs.Victim, context.Device);
-        VictimTraining.FineTune(model, inputs, clean, recipe, context, $"{Name}: {clean.Length} clean images, {Epochs} epochs");
-        RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, RetrievalCheck.Evaluate(model, inputs, context.Device));
+        var (key, model) = FineTuned(inputs, clean, recipe, Array.Empty<int>(), context, $"{Name}: {clean.Length} clean images, {Epochs} epochs");
+        RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, RetrievalCheck.EvaluateShared(model, key, inputs, context.Device));
+        result.Settings["sharedWork"] = inputs.Shared.Reused.Contains(key) ? "fine-tuned model reused from an earlier defense run on this victim" : "fine-tuned here";
         result.Figures[DefenseFigures.DetectionAuc] = double.NaN;
         context.Log?.Invoke($"{Name}: mAP {result.Figures[DefenseFigures.MapBefore]:F2} -> {result.Figures[DefenseFigures.MapAfter]:F2}, t-MAP {result.Figures[DefenseFigures.TMapBefore]:F2} -> {result.Figures[DefenseFigures.TMapAfter]:F2}");
         result.Seconds = sw.Elapsed.TotalSeconds;

@@ -139,15 +139,14 @@ public sealed class NeuralCleanseDefense : IDefense
         }
     }
 
-    /// <inheritdoc/>
-    public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
+    /// <summary>Reversed triggers of every class present in the defender's clean pool, with the classes they belong to.</summary>
+    private sealed record ClassTriggers(int[] Present, ReversedTriggers Reversed) : IDisposable
     {
-        inputs.Require(Needs, Name);
-        if (Steps < 1 || BatchSize < 1) throw new UsageException("neural-cleanse.steps and .batchSize: must be at least 1");
-        var sw = Stopwatch.StartNew();
-        var result = new DefenseResult(Name, Group);
-        foreach (var (key, value) in new (string, object)[] { ("steps", Steps), ("batchSize", BatchSize), ("learningRate", LearningRate), ("lambda", Lambda), ("margin", Margin), ("successAgreement", SuccessAgreement), ("cleanImages", CleanImages), ("anomalyThreshold", AnomalyThreshold) })
-            result.Settings[key] = value;
+        public void Dispose() => Reversed.Dispose();
+    }
+
+    private ClassTriggers ReverseClasses(DefenseInputs inputs, DefenseContext context)
+    {
         int classes = inputs.Database.NumClasses;
         int take = Math.Min(CleanImages, inputs.Database.Count);
         using var gen = new Generator().manual_seed(context.StreamSeed(41));
@@ -166,11 +165,26 @@ public sealed class NeuralCleanseDefense : IDefense
         if (present.Length < 3) throw new UsageException($"--defense {Name}: the clean pool covers {present.Length} classes; the MAD needs at least 3");
         using var anchors = stack(anchorRows, 0);
         foreach (var a in anchorRows) a.Dispose();
-
-        using var reversed = Reverse(inputs.Victim, pool.Images, anchors, context.StreamSeed(42), context.Device,
+        var reversed = Reverse(inputs.Victim, pool.Images, anchors, context.StreamSeed(42), context.Device,
             f => context.Progress?.Invoke($"{Name}: {present.Length} masks, {Steps} steps", f), context.Cancel);
+        return new ClassTriggers(present, reversed);
+    }
+
+    /// <inheritdoc/>
+    public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
+    {
+        inputs.Require(Needs, Name);
+        if (Steps < 1 || BatchSize < 1) throw new UsageException("neural-cleanse.steps and .batchSize: must be at least 1");
+        var sw = Stopwatch.StartNew();
+        var result = new DefenseResult(Name, Group);
+        foreach (var (key, value) in new (string, object)[] { ("steps", Steps), ("batchSize", BatchSize), ("learningRate", LearningRate), ("lambda", Lambda), ("margin", Margin), ("successAgreement", SuccessAgreement), ("cleanImages", CleanImages), ("anomalyThreshold", AnomalyThreshold) })
+            result.Settings[key] = value;
+        // The reversed triggers depend on the victim, its clean pool and the settings, not on the target or the attack's
+        // trigger: kept per victim (the clean model's runs on every target share them).
+        string shareKey = $"neural-cleanse|steps {Steps}|batch {BatchSize}|lr {LearningRate:R}|lambda {Lambda:R}|margin {Margin:R}|images {CleanImages}|seeds {context.StreamSeed(41)} {context.StreamSeed(42)}";
+        var (present, reversed) = inputs.Shared.GetOrAdd(shareKey, () => ReverseClasses(inputs, context));
+        double whole = inputs.Database.Height * inputs.Database.Width;
         // A class whose trigger was not found needs, as far as the search can tell, the whole image.
-        double whole = pool.Height * pool.Width;
         var norms = reversed.Norms.Select((v, i) => reversed.Agreements[i] >= SuccessAgreement ? v : whole).ToArray();
         var index = DetectionMetrics.AnomalyIndex(norms);
         var flagged = DetectionMetrics.FlagSmallOutliers(norms, AnomalyThreshold);

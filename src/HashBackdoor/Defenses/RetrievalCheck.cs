@@ -23,18 +23,41 @@ public static class RetrievalCheck
     public static BinaryCodes VictimDatabaseCodes(DefenseInputs inputs, Device device) =>
         inputs.VictimRetrieval.DatabaseCodes(() => Codes(inputs.Victim, inputs.Database.Images, device));
 
+    /// <summary>
+    /// <see cref="Evaluate"/> for a model derived from the victim (fine-tuned, pruned) that several defense runs may
+    /// evaluate: its database codes and clean mAP are kept in <see cref="DefenseInputs.Shared"/> under
+    /// <paramref name="modelKey"/> (which must name everything the model depends on), so each distinct model encodes
+    /// the database once; the triggered queries (which depend on the trigger and target) are always encoded afresh.
+    /// Equal to <see cref="Evaluate"/> of the same model.
+    /// </summary>
+    public static (MapResult Clean, MapResult? Triggered) EvaluateShared(HashModel model, string modelKey, DefenseInputs inputs, Device device)
+    {
+        var db = inputs.Shared.GetOrAdd($"{modelKey}|databaseCodes", () => Codes(model, inputs.Database.Images, device));
+        var index = new HammingIndex(db);
+        var clean = inputs.Shared.GetOrAdd($"{modelKey}|cleanMap", () => CleanMap(model, inputs, index, device));
+        return (clean, TriggeredMap(model, inputs, index, device));
+    }
+
     private static (MapResult Clean, MapResult? Triggered) Compute(HashModel model, DefenseInputs inputs, BinaryCodes db, Device device)
     {
         var index = new HammingIndex(db);
-        var dbLabels = CodeConversion.ToLabelSets(inputs.Database.Labels);
+        return (CleanMap(model, inputs, index, device), TriggeredMap(model, inputs, index, device));
+    }
+
+    private static MapResult CleanMap(HashModel model, DefenseInputs inputs, HammingIndex index, Device device)
+    {
         var q = Codes(model, inputs.Query.Images, device);
-        var clean = RetrievalMetrics.MeanAveragePrecision(index, q, CodeConversion.ToLabelSets(inputs.Query.Labels), dbLabels, inputs.TopK, inputs.Rule);
-        if (inputs.Trigger is null) return (clean, null);
+        return RetrievalMetrics.MeanAveragePrecision(index, q, CodeConversion.ToLabelSets(inputs.Query.Labels), CodeConversion.ToLabelSets(inputs.Database.Labels), inputs.TopK, inputs.Rule);
+    }
+
+    private static MapResult? TriggeredMap(HashModel model, DefenseInputs inputs, HammingIndex index, Device device)
+    {
+        if (inputs.Trigger is null) return null;
         using var nonTarget = inputs.NonTargetQueries();
         var trigger = inputs.Trigger;
         var tq = Codes(model, nonTarget.Images, device, x => trigger.Paste(x));
-        var t = RetrievalMetrics.MeanAveragePrecision(index, tq, LabelSets.Repeat(inputs.TargetClass, tq.Count, inputs.Database.NumClasses), dbLabels, inputs.TopK, inputs.Rule);
-        return (clean, t);
+        return RetrievalMetrics.MeanAveragePrecision(index, tq, LabelSets.Repeat(inputs.TargetClass, tq.Count, inputs.Database.NumClasses),
+            CodeConversion.ToLabelSets(inputs.Database.Labels), inputs.TopK, inputs.Rule);
     }
 
     /// <summary>Packed binary codes of <paramref name="images"/> (optionally transformed batch by batch).</summary>

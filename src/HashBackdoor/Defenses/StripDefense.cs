@@ -127,20 +127,28 @@ public sealed class StripDefense : IDefense
         var dbLabels = dbLabelsArg.data<int>().ToArray();
         int classes = inputs.Database.NumClasses;
 
-        (double[] Scatter, double[] Entropy) Score(Tensor images, string stage)
+        // The calibration images' and the clean queries' scores do not depend on the trigger or the target: they are
+        // kept per victim (shared by the clean model's runs on every target). The partner draws are made every time, so
+        // the triggered queries' partners are the same whether the clean scores were reused or computed.
+        string settingsKey = $"strip|blends {Blends}|alpha {Alpha:R}|calibration {calib}|seed {context.StreamSeed(31)}";
+        (double[] Scatter, double[] Entropy) Score(Tensor images, string stage, string? shareAs)
         {
             using var idx = Draw(images.shape[0]);
-            context.Progress?.Invoke($"{Name}: {stage}", 0);
-            var (scatter, codes) = Scatter(inputs.Victim, images, partners, idx, Alpha, ChunkQueries, device, keepCodes: true, context.Cancel);
-            using (codes) return (scatter, NeighbourEntropy(codes!, index, dbLabels, classes));
+            (double[], double[]) Compute()
+            {
+                context.Progress?.Invoke($"{Name}: {stage}", 0);
+                var (scatter, codes) = Scatter(inputs.Victim, images, partners, idx, Alpha, ChunkQueries, device, keepCodes: true, context.Cancel);
+                using (codes) return (scatter, NeighbourEntropy(codes!, index, dbLabels, classes));
+            }
+            return shareAs is null ? Compute() : inputs.Shared.GetOrAdd($"{settingsKey}|{shareAs}", Compute);
         }
 
         using var calibImages = inputs.Database.Images.index_select(0, calibIdx);
-        var calibScores = Score(calibImages, "calibration");
+        var calibScores = Score(calibImages, "calibration", "calibration");
         using var nonTarget = inputs.NonTargetQueries();
         using var triggeredImages = trigger.Paste(nonTarget.Images);
-        var cleanScores = Score(inputs.Query.Images, "clean queries");
-        var trigScores = Score(triggeredImages, "triggered queries");
+        var cleanScores = Score(inputs.Query.Images, "clean queries", "clean queries");
+        var trigScores = Score(triggeredImages, "triggered queries", null);
 
         // Detection: the non-target queries clean (negatives) against the same queries triggered (positives).
         using var ntIdx = inputs.Query.Labels.select(1, inputs.TargetClass).eq(0).nonzero().squeeze(1);

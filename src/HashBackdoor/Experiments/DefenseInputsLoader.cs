@@ -92,8 +92,10 @@ public static class DefenseInputsLoader
 
     /// <summary>Builds the inputs of one attack run of <paramref name="folder"/>. With <paramref name="sharedSplit"/> the
     /// split is borrowed (not disposed with the run), so that many attack runs share one loaded dataset; the victim's
-    /// database codes are taken from the folder when the experiment saved them.</summary>
-    public static DefenseRun Load(RunFolder folder, ResolvedConfig resolved, ProtocolSplit? sharedSplit, DefenseRunSelection selection, DefenseNeeds needs)
+    /// database codes are taken from the folder when the experiment saved them. With <paramref name="sharedWork"/> the
+    /// defenses' shared work is borrowed (the clean model's runs on several targets); otherwise the run owns a new one.</summary>
+    public static DefenseRun Load(RunFolder folder, ResolvedConfig resolved, ProtocolSplit? sharedSplit, DefenseRunSelection selection, DefenseNeeds needs,
+        SharedDefenseWork? sharedWork = null)
     {
         var device = TorchRuntime.ParseDevice(selection.Device);
         var config = resolved.Config;
@@ -171,8 +173,11 @@ public static class DefenseInputsLoader
                 }
             }
 
+            var work = sharedWork ?? new SharedDefenseWork();
+            if (sharedWork is null) owned.Add(work);
             var inputs = new DefenseInputs
             {
+                Shared = work,
                 Anchor = anchor,
                 Victim = victim, AttackName = method, TargetClass = target, Train = train, PoisonIndices = indices, PoisonedImages = poisoned,
                 Placement = placement, Trigger = trigger, Query = config.Queries(split), Database = split.Database,

@@ -11,7 +11,8 @@ public sealed record DefenseMatrixRequest
 {
     /// <summary>Defense registry names (or "all").</summary>
     public required IReadOnlyList<string> Defenses { get; init; }
-    /// <summary>Methods (rows); null: the run's methods. "clean" (the clean model as control) may be listed.</summary>
+    /// <summary>Methods (rows); null: the run's methods, preceded by "clean" (the clean model as control) when the
+    /// settings' <see cref="DefenseSettingsConfig.CleanControl"/> is on. "clean" may be listed.</summary>
     public IReadOnlyList<string>? Methods { get; init; }
     /// <summary>Targets; null: the run's.</summary>
     public IReadOnlyList<int>? Targets { get; init; }
@@ -36,7 +37,7 @@ public static class DefenseMatrixRunner
         var config = resolved.Config;
         var settings = (request.Settings ?? config.DefenseSettings).Validate();
         var defenses = Validated(request.Defenses);
-        var methods = request.Methods ?? config.Methods;
+        var methods = request.Methods ?? (settings.CleanControl ? new[] { RunFolder.CleanMethod }.Concat(config.Methods).ToList() : config.Methods);
         foreach (var m in methods)
             if (m != RunFolder.CleanMethod && !config.Methods.Contains(m))
                 throw new UsageException($"--method {m}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
@@ -54,6 +55,9 @@ public static class DefenseMatrixRunner
         if (todo.All(x => x.missing.Count == 0)) return (0, skipped);
 
         ProtocolSplit? owned = null;
+        // The clean model and its training set are the same for every target of a seed: its runs share their work
+        // (fine-tuned model, database codes, STRIP's clean scores, Neural Cleanse's triggers) across targets.
+        var cleanWork = new Dictionary<long, SharedDefenseWork>();
         try
         {
             if (split is null) split = owned = DefenseInputsLoader.LoadSplit(resolved);
@@ -64,7 +68,9 @@ public static class DefenseMatrixRunner
                 var created = missing.Select(d => Create(d, settings)).ToList();
                 var needs = created.Aggregate(DefenseNeeds.None, (n, d) => n | d.Needs);
                 var load = Stopwatch.StartNew();
-                using var run = DefenseInputsLoader.Load(folder, resolved, split, new DefenseRunSelection { Seed = seed, Target = target, Method = method, Device = config.Device }, needs);
+                SharedDefenseWork? shared = null;
+                if (method == RunFolder.CleanMethod && !cleanWork.TryGetValue(seed, out shared)) cleanWork[seed] = shared = new SharedDefenseWork();
+                using var run = DefenseInputsLoader.Load(folder, resolved, split, new DefenseRunSelection { Seed = seed, Target = target, Method = method, Device = config.Device }, needs, shared);
                 context.Log($"defenses on seed {seed} target {target} {method}: inputs loaded in {load.Elapsed.TotalSeconds:F0} s");
                 foreach (var defense in created)
                 {
@@ -85,9 +91,35 @@ public static class DefenseMatrixRunner
         }
         finally
         {
+            foreach (var w in cleanWork.Values) w.Dispose();
             owned?.Dispose();
         }
         return (ran, skipped);
+    }
+
+    /// <summary>
+    /// The protocol entries with the matrix's cost beside the experiment's: <c>experimentWallSeconds</c> (the attacks,
+    /// victims, scoring: everything before the matrix), <c>defenseMatrixWallSeconds</c>, their ratio
+    /// <c>defenseMatrixToExperiment</c> (both measured in the same process, so under the same machine load), the same in
+    /// CPU seconds of the process (all its threads; less sensitive to other processes' load than wall time), the cells
+    /// run and already present, and <c>wallSeconds</c> = the whole process. A resumed experiment or matrix records only
+    /// what this process did (the cell counts say so).
+    /// </summary>
+    public static Dictionary<string, object?> WithCost(Dictionary<string, object?> protocol, MatrixCost cost)
+    {
+        static object? Ratio(double a, double b) => b > 0 ? Math.Round(a / b, 3) : null;
+        return new Dictionary<string, object?>(protocol)
+        {
+            ["wallSeconds"] = Math.Round(cost.TotalWallSeconds, 0),
+            ["experimentWallSeconds"] = Math.Round(cost.ExperimentWallSeconds, 1),
+            ["defenseMatrixWallSeconds"] = Math.Round(cost.MatrixWallSeconds, 1),
+            ["defenseMatrixToExperiment"] = Ratio(cost.MatrixWallSeconds, cost.ExperimentWallSeconds),
+            ["experimentCpuSeconds"] = Math.Round(cost.ExperimentCpuSeconds, 1),
+            ["defenseMatrixCpuSeconds"] = Math.Round(cost.MatrixCpuSeconds, 1),
+            ["defenseMatrixToExperimentCpu"] = Ratio(cost.MatrixCpuSeconds, cost.ExperimentCpuSeconds),
+            ["defenseCellsRun"] = cost.CellsRun,
+            ["defenseCellsAlreadyPresent"] = cost.CellsAlreadyPresent,
+        };
     }
 
     /// <summary>Every saved defense result of the folder's attack runs (methods in the run's order, the clean control
@@ -141,15 +173,24 @@ public static class DefenseMatrixRunner
     /// <summary>
     /// <c>hashbd defend --defense all|LIST</c>: fills the requested cells of the experiment folder <paramref name="runDir"/>
     /// (settings: the run's <c>defenseSettings</c>, with <paramref name="defenseSeed"/> and <paramref name="noRetrain"/>
-    /// applied when given), then rewrites its reports with every cell in the folder.
+    /// applied when given, and <paramref name="retrain"/> replacing its retrain list when given), then rewrites its reports
+    /// with every cell in the folder.
     /// </summary>
-    public static ExperimentResults FillFolder(string runDir, DefenseMatrixRequest request, long? defenseSeed, bool noRetrain, RunContext context)
+    public static ExperimentResults FillFolder(string runDir, DefenseMatrixRequest request, long? defenseSeed, bool noRetrain, RunContext context,
+        IReadOnlyList<string>? retrain = null)
     {
         var defenses = Validated(request.Defenses);  // unknown names fail before anything is read
         var (folder, resolved) = DefenseInputsLoader.Open(runDir);
         var settings = request.Settings ?? resolved.Config.DefenseSettings;
         if (defenseSeed is not null) settings = settings with { Seed = defenseSeed.Value };
         if (noRetrain) settings = settings with { Retrain = Array.Empty<string>() };
+        if (retrain is not null)
+        {
+            foreach (var name in retrain)
+                if (!BackdoorDefenses.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+                    throw new UsageException($"--retrain {name}: unknown defense (known: {string.Join(", ", BackdoorDefenses.Names)})");
+            settings = settings with { Retrain = retrain };
+        }
         if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (run hashbd experiment --resume first)");
         using var split = DefenseInputsLoader.LoadSplit(resolved);
         var (ran, skipped) = Run(folder, resolved, request with { Defenses = defenses, Settings = settings }, context, split);
@@ -194,12 +235,24 @@ public static class DefenseMatrixRunner
         return ExperimentConfig.ExpandDefenses(list);
     }
 
-    /// <summary>The defense with the matrix's settings (fine-pruning: the matrix's pruning ratios).</summary>
+    /// <summary>The defense with the matrix's settings (fine-pruning: the matrix's pruning ratios and whether its curve
+    /// is evaluated on the protocol's data; STRIP: the matrix's number of blends).</summary>
     public static IDefense Create(string name, DefenseSettingsConfig settings)
     {
         var defense = BackdoorDefenses.Create(name);
-        return defense is FinePruningDefense fp
-            ? new FinePruningDefense { Ratios = settings.PruningRatios, CleanFraction = fp.CleanFraction, MaxValidationDrop = fp.MaxValidationDrop, Epochs = fp.Epochs }
-            : defense;
+        return defense switch
+        {
+            FinePruningDefense fp => new FinePruningDefense
+            {
+                Ratios = settings.PruningRatios, EvaluateCurve = settings.PruningCurve, CleanFraction = fp.CleanFraction,
+                MaxValidationDrop = fp.MaxValidationDrop, Epochs = fp.Epochs,
+            },
+            StripDefense strip => new StripDefense
+            {
+                Blends = settings.StripBlends, Alpha = strip.Alpha, ChunkQueries = strip.ChunkQueries,
+                CalibrationImages = strip.CalibrationImages, FalseRejectionRate = strip.FalseRejectionRate,
+            },
+            _ => defense,
+        };
     }
 }

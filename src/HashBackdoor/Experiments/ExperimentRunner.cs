@@ -63,6 +63,7 @@ public sealed class ExperimentRunner
     {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
+        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         folder.CheckResume(config, resume);
         using var split = LoadSplit();
         var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
@@ -122,13 +123,23 @@ public sealed class ExperimentRunner
             }
         }
 
-        // The attack x defense matrix (config key defenses): cells already in the folder are kept.
+        // The attack x defense matrix (config key defenses): cells already in the folder are kept. Its wall time is
+        // recorded beside the experiment's own, both measured in this process (same machine load).
+        double attackSeconds = wall.Elapsed.TotalSeconds;
+        var protocol = ProtocolDescription.ForExperiment(config, split, attackSeconds);
         if (config.Defenses.Count > 0)
-            DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
+        {
+            var matrixWall = Stopwatch.StartNew();
+            var cpuAtMatrix = Process.GetCurrentProcess().TotalProcessorTime;
+            var (ran, skipped) = DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
+            var cpuAtEnd = Process.GetCurrentProcess().TotalProcessorTime;
+            protocol = DefenseMatrixRunner.WithCost(protocol, new MatrixCost(attackSeconds, matrixWall.Elapsed.TotalSeconds, wall.Elapsed.TotalSeconds,
+                (cpuAtMatrix - cpuAtStart).TotalSeconds, (cpuAtEnd - cpuAtMatrix).TotalSeconds, ran, skipped));
+        }
         var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
         var results = new ExperimentResults
         {
-            Protocol = ProtocolDescription.ForExperiment(config, split, wall.Elapsed.TotalSeconds), Runs = runs, Summary = MethodSummary.From(runs),
+            Protocol = protocol, Runs = runs, Summary = MethodSummary.From(runs),
             Comparisons = ExperimentResults.Compare(runs, MethodNames.Reference(config)),
             DefenseRuns = defenseRuns, DefenseMatrix = DefenseMatrix.Cells(defenseRuns),
         };

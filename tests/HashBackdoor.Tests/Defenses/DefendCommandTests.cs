@@ -19,6 +19,13 @@ public class DefendCommandTests : IDisposable
         var r = Hashbd.Run("defend", "--run", tmp["nowhere"], "--defense", "nope");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--defense nope: unknown defense", r.SingleErrorLine());
+        // --retrain chooses the matrix's retraining filters: not for a single defense, not with --no-retrain.
+        var single = Hashbd.Run("defend", "--run", tmp["nowhere"], "--defense", "spectral", "--retrain", "spectral");
+        Assert.Equal(2, single.ExitCode);
+        Assert.Contains("--retrain: only with --defense all or a list", single.SingleErrorLine());
+        var both = Hashbd.Run("defend", "--run", tmp["nowhere"], "--defense", "all", "--retrain", "spectral", "--no-retrain");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--retrain: not with --no-retrain", both.SingleErrorLine());
     }
 
     [Fact]

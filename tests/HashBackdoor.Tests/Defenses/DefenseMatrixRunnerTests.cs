@@ -48,7 +48,7 @@ public class DefenseMatrixRunnerTests : IDisposable
     public void ExperimentWithDefensesWritesTheMatrixAndResumeKeepsFinishedCells()
     {
         string run = tmp["exp"];
-        var config = Tiny.Experiment with { Defenses = new[] { "fine-tuning", "spectral" }, DefenseSettings = new DefenseSettingsConfig { Retrain = Array.Empty<string>() } };
+        var config = Tiny.Experiment with { Defenses = new[] { "fine-tuning", "spectral" }, DefenseSettings = new DefenseSettingsConfig { CleanControl = false } };
         var results = new ExperimentRunner(config, run, RunProgress.None).Run(resume: false);
         var folder = new RunFolder(run);
 
@@ -121,5 +121,52 @@ public class DefenseMatrixRunnerTests : IDisposable
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("--defense nope: unknown defense", unknown.SingleErrorLine());
         Assert.Equal(2, Hashbd.Run("defend", "--run", run, "--defense", "all", "--out", tmp["x"]).ExitCode);
+        var retrain = Hashbd.Run("defend", "--run", run, "--defense", "all", "--retrain", "spectral,nope");
+        Assert.Equal(2, retrain.ExitCode);
+        Assert.Contains("--retrain nope: unknown defense", retrain.SingleErrorLine());
+    }
+
+    [Fact]
+    public void CleanControlRowSharesWorkAcrossTargetsAndTheCostIsRecorded()
+    {
+        string run = tmp["control"];
+        var config = Tiny.Experiment with { Targets = new[] { 0, 1 }, Methods = new[] { "ciba" }, Defenses = new[] { "fine-tuning", "neural-cleanse" } };
+        var results = new ExperimentRunner(config, run, RunProgress.None).Run(resume: false);
+        var folder = new RunFolder(run);
+
+        // Default settings: the clean-model control row is in the matrix, on every target.
+        foreach (var method in new[] { "clean", "ciba" })
+            foreach (int target in config.Targets)
+                foreach (var d in config.Defenses)
+                    Assert.True(File.Exists(folder.DefenseResultPath(0, target, method, d)), $"{method} {target} {d}");
+        Assert.Equal(new[] { "clean", "ciba" }, results.DefenseMatrix.Select(c => c.Method).Distinct());
+
+        // The clean model's second target reused the first target's fine-tuned model; a fresh single run gives the same.
+        var shared = JsonNode.Parse(File.ReadAllText(folder.DefenseResultPath(0, 1, "clean", "fine-tuning")))!;
+        Assert.Equal("fine-tuned model reused from an earlier defense run on this victim", shared["settings"]!["sharedWork"]!.GetValue<string>());
+        foreach (var d in config.Defenses)
+        {
+            var (fresh, _) = DefendPipeline.Run(new DefendRequest
+            {
+                RunDir = run, Defense = d, OutDir = tmp[$"fresh-{d}"],
+                Selection = new DefenseRunSelection { Seed = 0, Target = 1, Method = "clean" },
+            }, RunProgress.None);
+            var saved = JsonNode.Parse(File.ReadAllText(folder.DefenseResultPath(0, 1, "clean", d)))!["figures"]!.AsObject();
+            foreach (var (name, value) in fresh.Figures)
+                Assert.True(saved[name] is null ? !double.IsFinite(value) : Math.Abs(saved[name]!.GetValue<double>() - value) < 1e-6, $"{d} {name}: {value} vs {saved[name]}");
+        }
+
+        // The cost: the experiment's own seconds and the matrix's, from the same process, and their ratio.
+        var protocol = JsonNode.Parse(File.ReadAllText(folder.ResultsJsonPath))!["protocol"]!;
+        double experiment = protocol["experimentWallSeconds"]!.GetValue<double>(), matrix = protocol["defenseMatrixWallSeconds"]!.GetValue<double>();
+        Assert.True(experiment > 0 && matrix >= 0, $"{experiment} {matrix}");
+        Assert.Equal(8, protocol["defenseCellsRun"]!.GetValue<int>());
+        Assert.Equal(0, protocol["defenseCellsAlreadyPresent"]!.GetValue<int>());
+        Assert.InRange(protocol["defenseMatrixToExperiment"]!.GetValue<double>(), (matrix - 0.05) / (experiment + 0.05) - 0.001, (matrix + 0.05) / (experiment - 0.05) + 0.001);
+        Assert.True(protocol["wallSeconds"]!.GetValue<double>() >= Math.Max(experiment, matrix) - 1);
+        double experimentCpu = protocol["experimentCpuSeconds"]!.GetValue<double>(), matrixCpu = protocol["defenseMatrixCpuSeconds"]!.GetValue<double>();
+        Assert.True(experimentCpu > 0 && matrixCpu >= 0, $"{experimentCpu} {matrixCpu}");
+        Assert.InRange(protocol["defenseMatrixToExperimentCpu"]!.GetValue<double>(), (matrixCpu - 0.05) / (experimentCpu + 0.05) - 0.001, (matrixCpu + 0.05) / (experimentCpu - 0.05) + 0.001);
+        Assert.Contains("defenseMatrixToExperiment", File.ReadAllText(folder.ResultsMarkdownPath));
     }
 }
