@@ -56,10 +56,14 @@ public sealed class TriggerOptimizer
         surrogate.eval();
         using var gen = new Generator();
         gen.manual_seed(o.Seed);
-        using var anchorDev = anchor.to_type(ScalarType.Float32).to(device);
-        Tensor pattern;
-        using (var initial = PatchTrigger.Initial(o, c))
+        Tensor anchorOnDevice, pattern;
+        using (NewDisposeScope())                                           // frees the conversions' temporaries
+        {
+            anchorOnDevice = anchor.to_type(ScalarType.Float32).to(device).DetachFromDisposeScope();
+            using var initial = PatchTrigger.Initial(o, c);
             pattern = initial.Pattern.to(device).clone().DetachFromDisposeScope();
+        }
+        using var anchorDev = anchorOnDevice;
         try
         {
             for (int step = 0; step < o.Steps; step++)
