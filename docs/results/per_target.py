@@ -1,9 +1,9 @@
-"""Per-target view of a finished paper run: t-MAP (skip and zero rules) per target class, mean over seeds, and the
+"""Per-target view of a finished experiment (usage: python3 docs/results/per_target.py docs/results/paper): t-MAP (skip and zero rules) per target class, mean over seeds, and the
 paired differences CIBA - Tri and CIBA - Tri+Adv per target. Reads the per-run result.json files kept beside this
-script (or a run folder given as the first argument). The toolkit's results.md has the pooled paired statistics."""
+script's argument (a run folder, or its copy under docs/results/). The toolkit's results.md has the pooled paired statistics."""
 import glob, json, os, sys, statistics as st
 
-root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'paper')
 runs = {}
 for f in glob.glob(os.path.join(root, 'seed-*', 'target-*', '*', 'result.json')):
     r = json.load(open(f))
