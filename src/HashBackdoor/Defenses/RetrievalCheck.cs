@@ -34,30 +34,32 @@ public static class RetrievalCheck
     {
         var db = inputs.Shared.GetOrAdd($"{modelKey}|databaseCodes", () => Codes(model, inputs.Database.Images, device));
         var index = new HammingIndex(db);
-        var clean = inputs.Shared.GetOrAdd($"{modelKey}|cleanMap", () => CleanMap(model, inputs, index, device));
-        return (clean, TriggeredMap(model, inputs, index, device));
+        var dbLabels = CodeConversion.ToLabelSets(inputs.Database.Labels);
+        var clean = inputs.Shared.GetOrAdd($"{modelKey}|cleanMap", () => CleanMap(model, inputs, index, dbLabels, device));
+        return (clean, TriggeredMap(model, inputs, index, dbLabels, device));
     }
 
     private static (MapResult Clean, MapResult? Triggered) Compute(HashModel model, DefenseInputs inputs, BinaryCodes db, Device device)
     {
         var index = new HammingIndex(db);
-        return (CleanMap(model, inputs, index, device), TriggeredMap(model, inputs, index, device));
+        var dbLabels = CodeConversion.ToLabelSets(inputs.Database.Labels);
+        return (CleanMap(model, inputs, index, dbLabels, device), TriggeredMap(model, inputs, index, dbLabels, device));
     }
 
-    private static MapResult CleanMap(HashModel model, DefenseInputs inputs, HammingIndex index, Device device)
+    private static MapResult CleanMap(HashModel model, DefenseInputs inputs, HammingIndex index, LabelSets dbLabels, Device device)
     {
         var q = Codes(model, inputs.Query.Images, device);
-        return RetrievalMetrics.MeanAveragePrecision(index, q, CodeConversion.ToLabelSets(inputs.Query.Labels), CodeConversion.ToLabelSets(inputs.Database.Labels), inputs.TopK, inputs.Rule);
+        return RetrievalMetrics.MeanAveragePrecision(index, q, CodeConversion.ToLabelSets(inputs.Query.Labels), dbLabels, inputs.TopK, inputs.Rule);
     }
 
-    private static MapResult? TriggeredMap(HashModel model, DefenseInputs inputs, HammingIndex index, Device device)
+    private static MapResult? TriggeredMap(HashModel model, DefenseInputs inputs, HammingIndex index, LabelSets dbLabels, Device device)
     {
         if (inputs.Trigger is null) return null;
         using var nonTarget = inputs.NonTargetQueries();
         var trigger = inputs.Trigger;
         var tq = Codes(model, nonTarget.Images, device, x => trigger.Paste(x));
         return RetrievalMetrics.MeanAveragePrecision(index, tq, LabelSets.Repeat(inputs.TargetClass, tq.Count, inputs.Database.NumClasses),
-            CodeConversion.ToLabelSets(inputs.Database.Labels), inputs.TopK, inputs.Rule);
+            dbLabels, inputs.TopK, inputs.Rule);
     }
 
     /// <summary>Packed binary codes of <paramref name="images"/> (optionally transformed batch by batch).</summary>
