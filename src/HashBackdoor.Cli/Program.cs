@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(AttackQueriesCommand.Create());
         root.Subcommands.Add(DefendCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(RescoreCommand.Create());
         return CliRunner.Invoke(root, args);
     }
 }

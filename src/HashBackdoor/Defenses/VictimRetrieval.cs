@@ -12,7 +12,7 @@ public sealed class VictimRetrieval
 {
     private readonly object gate = new();
     private BinaryCodes? databaseCodes;
-    private (MapResult Clean, MapResult? Triggered)? scores;
+    private (TieAwareMap Clean, TieAwareMap? Triggered)? scores;
 
     /// <summary>An empty cache (everything computed on first use).</summary>
     public VictimRetrieval()
@@ -36,7 +36,7 @@ public sealed class VictimRetrieval
     }
 
     /// <summary>The victim's before-figures, computed by <paramref name="evaluate"/> on first use.</summary>
-    public (MapResult Clean, MapResult? Triggered) Scores(Func<(MapResult, MapResult?)> evaluate)
+    public (TieAwareMap Clean, TieAwareMap? Triggered) Scores(Func<(TieAwareMap, TieAwareMap?)> evaluate)
     {
         lock (gate) return scores ??= evaluate();
     }

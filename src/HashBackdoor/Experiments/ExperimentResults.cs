@@ -18,8 +18,12 @@ public sealed record ExperimentResults
     [JsonPropertyName("defenseMatrix")] public IReadOnlyList<Reports.DefenseMatrixCell> DefenseMatrix { get; init; } = Array.Empty<Reports.DefenseMatrixCell>();
 
     /// <summary>The comparisons of <paramref name="method"/> against every other method of <paramref name="runs"/>:
-    /// t-MAP (run's rule), t-MAP (other rule), mAP.</summary>
-    public static List<Statistics.PairedComparison> Compare(IReadOnlyList<RunResult> runs, string method) =>
-        new[] { Statistics.MethodComparisons.Metric.TMap, Statistics.MethodComparisons.Metric.TMapOtherRule, Statistics.MethodComparisons.Metric.Map }
-            .SelectMany(m => Statistics.MethodComparisons.Against(runs, method, m)).ToList();
+    /// t-MAP (run's rule), t-MAP (other rule), mAP, all tie-aware, then t-MAP with ties in database order (the reference
+    /// code's convention) when every run has it.</summary>
+    public static List<Statistics.PairedComparison> Compare(IReadOnlyList<RunResult> runs, string method)
+    {
+        var metrics = new List<Statistics.MethodComparisons.Metric> { Statistics.MethodComparisons.Metric.TMap, Statistics.MethodComparisons.Metric.TMapOtherRule, Statistics.MethodComparisons.Metric.Map };
+        if (runs.All(r => r.DatabaseOrder is not null)) metrics.Add(Statistics.MethodComparisons.Metric.TMapDatabaseOrder);
+        return metrics.SelectMany(m => Statistics.MethodComparisons.Against(runs, method, m)).ToList();
+    }
 }

@@ -109,7 +109,7 @@ public sealed class ExperimentRunner
                     var result = folder.ReadResult(seed, target, method) ?? Attack(method, spec, trainOptions, split, surrogate, trigger, triggered, seed, target);
                     runs.Add(Named(result));
                     overall.Report(++done, $"seed {seed} target {target} {method}: mAP {result.Map:F2} t-MAP {result.TMap:F2}");
-                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
+                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} triggered queries counted)");
                 }
 
                 foreach (string attack in config.TestTime)
@@ -118,7 +118,7 @@ public sealed class ExperimentRunner
                     runs.Add(Named(result));
                     string shown = MethodNames.Display(attack);
                     overall.Report(++done, $"seed {seed} target {target} {shown}: t-MAP {result.TMap:F2}");
-                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {shown}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} attacked queries counted)");
+                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {shown}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} attacked queries counted)");
                 }
             }
         }
@@ -236,25 +236,23 @@ public sealed class ExperimentRunner
         using var adversarial = new ImageDataset($"{name} adversarial queries", result.Adversarial.clone(), triggered.Labels.clone(), split.ClassNames);
         var codes = Encode(clean, adversarial, $"{name} adversarial queries", folder.CodesPath(seed, target, name, CodeSet.TriggeredQueries));
         var t = RetrievalScoring.TargetMap(cleanScores.Index, codes, target, cleanScores.Database, TopK, Rule);
-        return folder.WriteResult(new RunResult
+        return folder.WriteResult(TargetFigures.TestTime(cleanRun, t, RetrievalScoring.Other(Rule)) with
         {
             Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = name, DisplayName = MethodNames.Display(name),
-            Map = cleanRun.Map, TMap = Math.Round(t.Percent, 4), TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal,
-            TMapOtherRule = Math.Round(t.Under(RetrievalScoring.Other(Rule)).Percent, 4), Seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
-            TMapUntriggered = cleanRun.TMapUntriggered,
+            Seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
             Perturbation = Perceptibility.Measure(result.Adversarial, triggered.Images),
         });
     }
 
     /// <summary>A model's database and clean-query codes (written to the folder), its index and clean mAP.</summary>
-    internal sealed record Scores(EncodedSet Database, HammingIndex Index, double Map)
+    internal sealed record Scores(EncodedSet Database, EncodedSet Queries, HammingIndex Index, TieAwareMap Map)
     {
         public static Scores Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentRunner run)
         {
             var db = run.Encode(model, split.Database, $"seed {seed} {method} database", run.folder.CodesPath(seed, target, method, CodeSet.Database));
             var q = run.Encode(model, queries, $"seed {seed} {method} queries", run.folder.CodesPath(seed, target, method, CodeSet.Query));
             var index = new HammingIndex(db.Codes);
-            return new Scores(db, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule).Percent);
+            return new Scores(db, q, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule));
         }
     }
 
@@ -263,17 +261,11 @@ public sealed class ExperimentRunner
         long seed, int target, string method, double seconds)
     {
         var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
-        var t = RetrievalScoring.TargetMap(scores.Index, tq, target, scores.Database, TopK, Rule);
-        var t2 = t.Under(RetrievalScoring.Other(Rule));
-        // Control: the same queries without the trigger (the model's chance level for the target).
-        var plain = RetrievalScoring.Encode(model, triggered, RunProgress.None, $"{method} untriggered queries");
-        var chance = RetrievalScoring.TargetMap(scores.Index, plain, target, scores.Database, TopK, Rule);
-        return new RunResult
-        {
-            Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(scores.Map, 4), TMap = Math.Round(t.Percent, 4),
-            TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal, TMapOtherRule = Math.Round(t2.Percent, 4), Seconds = Math.Round(seconds, 1),
-            TMapUntriggered = Math.Round(chance.Percent, 4),
-        };
+        // Control: the same queries without the trigger (the model's chance level for the target): their rows of the
+        // model's clean-query codes, so that `hashbd rescore` recomputes it from the saved codes.
+        var plain = scores.Queries.Codes.Select(TargetRows.WithoutTarget(config.Queries(split), target));
+        var figures = TargetFigures.Score(scores.Map, scores.Index, tq.Codes, plain, target, scores.Database, TopK, Rule);
+        return figures with { Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Seconds = Math.Round(seconds, 1) };
     }
 
     internal EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)

@@ -172,10 +172,23 @@ public sealed class RunBrowser : IDisposable
                     Image = DataUri(ImagePng.FromTensor(split.Database.Images[j], thumbScale)),
                 });
             }
+            // The top-k cut usually falls inside a group of equally distant images: say how many, and the tie-aware
+            // expected number of target images in the top k (the shown ones are the first of the group in database order).
+            int[] all = index.Distances(code, 0);
+            var total = new int[index.Bits + 1];
+            var targets = new int[index.Bits + 1];
+            for (int j = 0; j < all.Length; j++)
+            {
+                total[all[j]]++;
+                if (databaseLabels[j].Contains(target)) targets[all[j]]++;
+            }
+            int cut = distances.Length == 0 ? 0 : distances[^1];
             return new RetrievalView
             {
                 Seed = seed, Target = target, Model = model, Query = query, Triggered = trigger, QueryLabels = queryLabels[query],
                 QueryImage = DataUri(ImagePng.FromTensor(x[0], 2 * thumbScale)), Results = items, TargetCount = items.Count(i => i.IsTarget),
+                TiedAtCut = total[cut], TiedShown = distances.Count(d => d == cut),
+                ExpectedTargetCount = Math.Round(TieAwareMetrics.ExpectedRelevantInTop(total, targets, found.Length), 2),
             };
         }
     }

@@ -163,7 +163,19 @@ public sealed partial class RunFolder
 
     /// <summary>The result of one method of one target, or null when it was not computed yet.</summary>
     /// <exception cref="DataException">The file exists but cannot be read as a result.</exception>
+    /// <remarks>A result written before tie-aware metrics (no <c>databaseOrder</c> figures) is refused with a line that
+    /// says to run <c>hashbd rescore</c> on the folder, so old and new figures never mix in one table.</remarks>
     public RunResult? ReadResult(long seed, int target, string method)
+    {
+        var result = ReadResultOfAnyVersion(seed, target, method);
+        if (result is not null && result.DatabaseOrder is null)
+            throw new UsageException($"{ResultPath(seed, target, method)}: written before tie-aware metrics; recompute the run's figures from its saved codes first (hashbd rescore {Root})");
+        return result;
+    }
+
+    /// <summary>The saved result of one method of one target, whatever version wrote it (<see cref="ReadResult"/> refuses
+    /// one without tie-aware figures); null when absent.</summary>
+    public RunResult? ReadResultOfAnyVersion(long seed, int target, string method)
     {
         string path = ResultPath(seed, target, method);
         if (!File.Exists(path)) return null;

@@ -46,17 +46,25 @@ public sealed record TestTimeAttackRequest
 
 /// <summary>A t-MAP@R under one query rule.</summary>
 /// <param name="Percent">t-MAP in percent.</param>
-/// <param name="QueriesCounted">Queries in the mean.</param>
+/// <param name="QueriesCounted">Queries in the mean (tie-aware skip rule: the expected number with a hit).</param>
 /// <param name="QueriesTotal">Queries evaluated.</param>
-public sealed record RuleMap(double Percent, int QueriesCounted, int QueriesTotal)
+public sealed record RuleMap(double Percent, double QueriesCounted, int QueriesTotal)
 {
+    internal static RuleMap Of(TieAwareMap m) => new(Math.Round(m.Percent, 4), Math.Round(m.ExpectedQueriesCounted, 4), m.QueriesTotal);
     internal static RuleMap Of(MapResult m) => new(Math.Round(m.Percent, 4), m.QueriesCounted, m.QueriesTotal);
 }
 
-/// <summary>A metric under both query rules (see <see cref="QueryRule"/>).</summary>
+/// <summary>A metric under both query rules (see <see cref="QueryRule"/>): tie-aware, with the database-order figures
+/// (the reference code's convention) in <see cref="DatabaseOrder"/>.</summary>
 public sealed record BothRules(RuleMap Skip, RuleMap Zero)
 {
-    internal static BothRules Of(MapResult m) => new(RuleMap.Of(m.Under(QueryRule.Skip)), RuleMap.Of(m.Under(QueryRule.Zero)));
+    /// <summary>The same metric with ties in database order; null inside itself.</summary>
+    public BothRules? DatabaseOrder { get; init; }
+
+    internal static BothRules Of(TieAwareMap m) => new(RuleMap.Of(m.Under(QueryRule.Skip)), RuleMap.Of(m.Under(QueryRule.Zero)))
+    {
+        DatabaseOrder = new BothRules(RuleMap.Of(m.DatabaseOrder.Under(QueryRule.Skip)), RuleMap.Of(m.DatabaseOrder.Under(QueryRule.Zero))),
+    };
 }
 
 /// <summary>Everything attack.json records: the numbers, the protocol, and the chosen indices to reproduce them.</summary>
@@ -117,9 +125,11 @@ public sealed record TestTimeAttackReport
     public required long[] TargetTrainRows { get; init; }
     /// <summary>Indices of those training images in the dataset's training split.</summary>
     public required long[] TargetSourceIndices { get; init; }
-    /// <summary>Per-query AP (%) of the adversarial queries for the target label, in query order; null = no target
-    /// image in the top R.</summary>
+    /// <summary>Per-query AP (%) of the adversarial queries for the target label, in query order, tie-aware: the expected
+    /// AP over the orderings of tied items in which a target image is in the top R; null = that never happens.</summary>
     public required double?[] PerQueryTargetAP { get; init; }
+    /// <summary>Per query, the probability over the tie orderings that a target image is in the top R.</summary>
+    public required double[] PerQueryTargetHitProbability { get; init; }
     /// <summary>The retrieval protocol (dataset, split, R, tie and query rules).</summary>
     public required IReadOnlyDictionary<string, object?> Protocol { get; init; }
     /// <summary>Model file attacked.</summary>
@@ -149,6 +159,9 @@ public static class TestTimeAttackPipeline
 
     /// <summary>Default number of validation images when <see cref="TestTimeAttackRequest.Queries"/> is null.</summary>
     public const int DefaultValidationCount = 200;
+
+    /// <summary>attack.json's serializer options (camelCase, indented).</summary>
+    internal static JsonSerializerOptions JsonOptions => Json;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -230,16 +243,14 @@ public static class TestTimeAttackPipeline
         using var advSigns = EncodeSigns(model, result.Adversarial, device, progress, "encode adversarial queries");
         var cleanCodes = CodeConversion.ToBinaryCodes(cleanSigns, out _);
         var advCodes = CodeConversion.ToBinaryCodes(advSigns, out _);
-        var ownLabels = CodeConversion.ToLabelSets(chosen.Labels);
-        var targetLabels = LabelSets.Repeat(request.Target, chosen.Count, classes);
+        // The codes behind every figure, beside attack.json (hashbd rescore recomputes the figures from them).
+        TestTimeCodes.Write(request.OutDir, database, cleanCodes, advCodes, chosen.LabelBytes());
+        var codes = new TestTimeCodes(database.Codes, database.Labels, cleanCodes, advCodes, CodeConversion.ToLabelSets(chosen.Labels));
 
-        MapResult tmap, chance, cleanMap, advMap;
+        TestTimeScores scores;
         using (progress.Start("rank and score", 1))
         {
-            tmap = RetrievalMetrics.MeanAveragePrecision(index, advCodes, targetLabels, database.Labels, request.TopK, QueryRule.Skip);
-            chance = RetrievalMetrics.MeanAveragePrecision(index, cleanCodes, targetLabels, database.Labels, request.TopK, QueryRule.Skip);
-            cleanMap = RetrievalMetrics.MeanAveragePrecision(index, cleanCodes, ownLabels, database.Labels, request.TopK, QueryRule.Skip);
-            advMap = RetrievalMetrics.MeanAveragePrecision(index, advCodes, ownLabels, database.Labels, request.TopK, QueryRule.Skip);
+            scores = Score(codes, request.Target, request.TopK, index);
         }
 
         var (meanLinf, maxLinf, meanL2) = PerturbationSizes(chosen.Images, result.Adversarial);
@@ -259,10 +270,10 @@ public static class TestTimeAttackPipeline
             StepRule = options.Rule == StepRule.Sign ? "sign" : "l2",
             BetaSchedule = options.BetaSchedule,
             Seed = options.Seed,
-            TMap = BothRules.Of(tmap),
-            ChanceTMap = BothRules.Of(chance),
-            CleanMap = BothRules.Of(cleanMap),
-            AdversarialMap = BothRules.Of(advMap),
+            TMap = scores.TMap,
+            ChanceTMap = scores.Chance,
+            CleanMap = scores.Clean,
+            AdversarialMap = scores.Adversarial,
             MeanLinf = Math.Round(meanLinf, 6),
             MaxLinf = Math.Round(maxLinf, 6),
             MeanL2 = Math.Round(meanL2, 6),
@@ -275,7 +286,8 @@ public static class TestTimeAttackPipeline
             QuerySourceIndices = sourceIndices,
             TargetTrainRows = result.TargetRows,
             TargetSourceIndices = result.TargetRows.Select(r => split.TrainIndices[r]).ToArray(),
-            PerQueryTargetAP = tmap.AveragePrecisions.Select(a => double.IsNaN(a) ? (double?)null : Math.Round(a * 100, 4)).ToArray(),
+            PerQueryTargetAP = scores.PerQueryTargetAP,
+            PerQueryTargetHitProbability = scores.PerQueryTargetHitProbability,
             Protocol = EvaluatePipeline.Protocol(run, request.TopK, QueryRule.Skip),
             Model = Path.GetFullPath(Path.Combine(request.ModelDir, RunRecord.ModelFileName)),
             Machine = DescribeCpu(),
@@ -289,6 +301,20 @@ public static class TestTimeAttackPipeline
             + $"chance {report.ChanceTMap.Skip.Percent:F2}% / {report.ChanceTMap.Zero.Percent:F2}%; Hamming to target {report.MeanHammingToTargetBefore:F1} -> {report.MeanHammingToTargetAfter:F1}");
         progress.Info($"written to {path}");
         return report;
+    }
+
+    /// <summary>The figures of attack.json from the codes (tie-aware, both rules, database order beside): t-MAP of the
+    /// adversarial and of the clean (chance level) queries, mAP of both for their own labels, per-query target AP.</summary>
+    internal static TestTimeScores Score(TestTimeCodes codes, int target, int topK, HammingIndex? index = null)
+    {
+        index ??= new HammingIndex(codes.Database);
+        var targetLabels = LabelSets.Repeat(target, codes.Clean.Count, codes.DatabaseLabels.Classes);
+        TieAwareMap Map(BinaryCodes q, LabelSets labels) => TieAwareMetrics.MeanAveragePrecision(index, q, labels, codes.DatabaseLabels, topK, QueryRule.Skip);
+        var tmap = Map(codes.Adversarial, targetLabels);
+        return new TestTimeScores(BothRules.Of(tmap), BothRules.Of(Map(codes.Clean, targetLabels)),
+            BothRules.Of(Map(codes.Clean, codes.QueryLabels)), BothRules.Of(Map(codes.Adversarial, codes.QueryLabels)),
+            tmap.ConditionalAveragePrecisions().Select(a => double.IsNaN(a) ? (double?)null : Math.Round(a * 100, 4)).ToArray(),
+            tmap.HitProbabilities.Select(p => Math.Round(p, 6)).ToArray());
     }
 
     /// <summary>
@@ -402,3 +428,7 @@ public static class TestTimeAttackPipeline
         return $"{cpu}; {RunRecord.DescribeMachine()}";
     }
 }
+
+/// <summary>The retrieval figures of one test-time attack (<see cref="TestTimeAttackPipeline.Score"/>).</summary>
+internal sealed record TestTimeScores(BothRules TMap, BothRules Chance, BothRules Clean, BothRules Adversarial,
+    double?[] PerQueryTargetAP, double[] PerQueryTargetHitProbability);

@@ -131,6 +131,29 @@ public class ExperimentRunnerTests : IDisposable
         return aps.Count == 0 ? 0 : 100 * aps.Average();
     }
 
+    /// <summary>Tie-aware skip-rule mAP (percent) from per-query distance histograms computed here, through the per-query
+    /// expectation that TieAwareMetricsTests checks against every ordering enumerated.</summary>
+    private static double TieAwareMap(float[,] db, float[,] q, Func<int, int, bool> relevant, int r)
+    {
+        int n = db.GetLength(0), k = db.GetLength(1);
+        double sumAp = 0, sumHit = 0;
+        for (int i = 0; i < q.GetLength(0); i++)
+        {
+            var total = new int[k + 1];
+            var rel = new int[k + 1];
+            for (int j = 0; j < n; j++)
+            {
+                int d = Enumerable.Range(0, k).Count(b => Math.Sign(db[j, b]) != Math.Sign(q[i, b]));
+                total[d]++;
+                if (relevant(i, j)) rel[d]++;
+            }
+            var (ap, hit) = HashBackdoor.Retrieval.TieAwareMetrics.QueryExpectation(total, rel, r);
+            sumAp += ap;
+            sumHit += hit;
+        }
+        return sumHit == 0 ? 0 : 100 * sumAp / sumHit;
+    }
+
     private static float[,] Signs(HashBackdoor.Hashing.HashModel model, TorchSharp.torch.Tensor images)
     {
         using var codes = HashBackdoor.Hashing.HashEncoder.Encode(model, images);
@@ -162,10 +185,16 @@ public class ExperimentRunnerTests : IDisposable
             using (model)
             {
                 var db = Signs(model, split.Database.Images);
-                double map = BruteForceMap(db, Signs(model, split.Query.Images), (i, j) => qLabel[i] == dbLabel[j], 10);
-                double tmap = BruteForceMap(db, Signs(model, triggered), (_, j) => dbLabel[j] == 0, 10);
-                Assert.Equal(Math.Round(map, 4), run.Map, 6);
-                Assert.Equal(Math.Round(tmap, 4), run.TMap, 6);
+                var query = Signs(model, split.Query.Images);
+                var trig = Signs(model, triggered);
+                // Database order: the reference code's convention, by brute force.
+                double map = BruteForceMap(db, query, (i, j) => qLabel[i] == dbLabel[j], 10);
+                double tmap = BruteForceMap(db, trig, (_, j) => dbLabel[j] == 0, 10);
+                Assert.Equal(Math.Round(map, 4), run.DatabaseOrder!.Map, 6);
+                Assert.Equal(Math.Round(tmap, 4), run.DatabaseOrder.TMap, 6);
+                // Tie-aware: from the distances computed here.
+                Assert.Equal(Math.Round(TieAwareMap(db, query, (i, j) => qLabel[i] == dbLabel[j], 10), 4), run.Map, 6);
+                Assert.Equal(Math.Round(TieAwareMap(db, trig, (_, j) => dbLabel[j] == 0, 10), 4), run.TMap, 6);
             }
         }
         // The triggered queries the run recorded are the non-target rows.

@@ -184,7 +184,7 @@ public sealed class ShardedExperimentRunner
                     ?? throw new DataException(folder.ResultPath(seed, target, RunFolder.CleanMethod), "missing, although the trigger unit is marked done; delete its .done file under units/ to recompute it");
                 using var triggered = queries.Subset(TargetRows.WithoutTarget(queries, target), $"{queries.Name} non-target {target}");
                 var result = runner.TestTimeAttack(attack, clean, cleanTrainCodes, SavedCleanScores(seed, queries), cleanRun, triggered, split, seed, target);
-                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {MethodNames.Display(attack)}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} attacked queries counted)");
+                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {MethodNames.Display(attack)}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} attacked queries counted)");
                 break;
             }
             case GridUnitKind.Victim:
@@ -198,7 +198,7 @@ public sealed class ShardedExperimentRunner
                 var queries = runner.Queries(split);
                 using var triggered = queries.Subset(TargetRows.WithoutTarget(queries, target), $"{queries.Name} non-target {target}");
                 var result = runner.Attack(method, spec, TrainOptions(seed), split, surrogate, trigger, triggered, seed, target);
-                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
+                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} triggered queries counted)");
                 break;
             }
             default:
@@ -212,7 +212,7 @@ public sealed class ShardedExperimentRunner
         var db = Saved(split.Database, folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
         var q = Saved(queries, folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Query));
         var index = new HammingIndex(db.Codes);
-        return new ExperimentRunner.Scores(db, index, RetrievalScoring.Map(index, q, db, config.Evaluation.TopK, config.Evaluation.QueryRule).Percent);
+        return new ExperimentRunner.Scores(db, q, index, RetrievalScoring.Map(index, q, db, config.Evaluation.TopK, config.Evaluation.QueryRule));
     }
 
     /// <summary>Codes a finished unit wrote, with the split's labels.</summary>
