@@ -200,6 +200,9 @@ public sealed class NeuralCleanseDefense : IDefense
         bool[] isTarget = present.Select(c => c == inputs.TargetClass).ToArray();
         // Class-level ROC AUC: a smaller mask is more suspicious; the target is the single positive.
         result.Figures[DefenseFigures.DetectionAuc] = t < 0 ? double.NaN : DetectionMetrics.RocAuc(norms.Select(v => -v).ToArray(), isTarget);
+        if (t >= 0)
+            result.Detection = new DetectionScores(norms.Select(v => -v).ToArray(), isTarget, present.Select(c => (long)c).ToArray(),
+                "classes: item = class index; positive = the attack's target class; score = minus the L1 norm of the reversed mask used").Checked();
         result.Figures["targetAnomalyIndex"] = t < 0 ? double.NaN : index[t];
         result.Figures["targetFlagged"] = t >= 0 && flagged[t] ? 1 : 0;
         result.Figures["targetSmallestMask"] = t >= 0 && norms[t] == norms.Min() ? 1 : 0;

@@ -159,6 +159,8 @@ public sealed class StripDefense : IDefense
         var scatterScore = negScatter.Concat(trigScores.Scatter).Select(v => -v).ToArray();
         var entropyScore = negEntropy.Concat(trigScores.Entropy).Select(v => -v).ToArray();
         result.Figures[DefenseFigures.DetectionAuc] = DetectionMetrics.RocAuc(scatterScore, labels);
+        result.Detection = new DetectionScores(scatterScore, labels, nonTargetRows.Concat(nonTargetRows).ToArray(),
+            "query rows: the non-target queries clean (negatives), then the same rows with the trigger (positives); score = minus the code scatter under blending").Checked();
         result.Figures["tprAt5PercentFpr"] = DetectionMetrics.TprAtFpr(scatterScore, labels, 0.05).Tpr;
         result.Figures["detectionAucEntropy"] = DetectionMetrics.RocAuc(entropyScore, labels);
         result.Figures["tprAt5PercentFprEntropy"] = DetectionMetrics.TprAtFpr(entropyScore, labels, 0.05).Tpr;

@@ -162,6 +162,7 @@ public static class DefenseMatrixRunner
             {
                 Method = method, Defense = defense, Seed = seed, Target = target, Seconds = seconds,
                 MapAfter = F(DefenseFigures.MapAfter), TMapAfter = F(DefenseFigures.TMapAfter), DetectionAuc = F(DefenseFigures.DetectionAuc),
+                Removed = F(DefenseFigures.Removed), TrainingImages = F(DefenseFigures.TrainingImages),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)

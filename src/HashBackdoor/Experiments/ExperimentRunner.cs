@@ -65,6 +65,8 @@ public sealed class ExperimentRunner
         var wall = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         folder.CheckResume(config, resume);
+        // Recorded under RUN/sessions/ so that results.json gives the whole run's wall time, not only this session's.
+        using var session = RunSessions.Start(folder.Root, "experiment");
         using var split = LoadSplit();
         var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         var queries = config.Queries(split);
@@ -136,6 +138,7 @@ public sealed class ExperimentRunner
             protocol = DefenseMatrixRunner.WithCost(protocol, new MatrixCost(attackSeconds, matrixWall.Elapsed.TotalSeconds, wall.Elapsed.TotalSeconds,
                 (cpuAtMatrix - cpuAtStart).TotalSeconds, (cpuAtEnd - cpuAtMatrix).TotalSeconds, ran, skipped));
         }
+        protocol = RunSessions.Describe(protocol, session.Checkpoint(), wall.Elapsed.TotalSeconds);
         var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
         var results = new ExperimentResults
         {
@@ -145,6 +148,7 @@ public sealed class ExperimentRunner
         };
         new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
         Progress.Info($"report: {folder.ReportHtmlPath}");
+        session.Finish();
         return results;
     }
 

@@ -55,6 +55,7 @@ public sealed class ShardedExperimentRunner
         RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
         if (folder.HoldsExperiment) folder.CheckResume(config, resume: true);
         using var runLock = folder.LockShared();
+        using var session = RunSessions.Start(folder.Root, $"shard {shard}"); // the run's wall time (RunSessions)
         TorchRuntime.Configure();
         IReadOnlyDictionary<string, string> checksums;
         using (var data = DatasetCatalog.Load(config.Dataset))
@@ -98,6 +99,7 @@ public sealed class ShardedExperimentRunner
         context.Log(done == all.Count
             ? $"shard {shard}: done; every unit of the grid is done{(results is null ? " (another shard writes the results)" : $", results written: {folder.ResultsJsonPath}")}"
             : $"shard {shard}: done ({computed} units computed here); {all.Count - done} of {all.Count} units are left to the other shards: the last one to finish writes the results, or run `hashbd merge {folder.Root}` after them");
+        session.Finish();
         return new ShardOutcome(computed, owned.Count, done, all.Count, results);
     }
 
