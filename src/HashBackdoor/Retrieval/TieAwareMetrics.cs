@@ -56,14 +56,7 @@ public static class TieAwareMetrics
         {
             for (int m = 0; m < ks.Count; m++) perQuery[m, i] = ExpectedRelevantInTop(total, relevant, ks[m]) / ks[m];
         });
-        var result = new double[ks.Count];
-        for (int m = 0; m < ks.Count; m++)
-        {
-            double s = 0;
-            for (int i = 0; i < q; i++) s += perQuery[m, i];
-            result[m] = q == 0 ? 0.0 : s / q;
-        }
-        return result;
+        return RetrievalMetrics.MeansOverQueries(perQuery);
     }
 
     /// <summary>For each query, how many database items share the distance of its R-th neighbour, and how many of them
