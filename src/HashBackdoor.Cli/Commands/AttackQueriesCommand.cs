@@ -38,7 +38,7 @@ internal static class AttackQueriesCommand
             };
             var targets = List(p.GetValue(target)!).Select(t => int.TryParse(t, out int v) ? v : throw new UsageException($"--target {t}: not a class index")).ToArray();
             var methods = List(p.GetValue(method)!);
-            var budgets = List(p.GetValue(eps)!).Select(e => TestTimeAttackPipeline.ParseBudget(e, "--eps")).ToArray();
+            var budgets = List(p.GetValue(eps)!).Select(e => PixelBudget.Parse(e, "--eps")).ToArray();
             bool many = targets.Length * methods.Length * budgets.Length > 1;
             var requests = (from t in targets from m in methods from e in budgets select new TestTimeAttackRequest
             {
@@ -48,7 +48,7 @@ internal static class AttackQueriesCommand
                 Attack = new TestTimeAttackOptions
                 {
                     Epsilon = e, Steps = p.GetValue(steps), Rule = stepRule, Seed = p.GetValue(seed),
-                    StepSize = size is null ? null : TestTimeAttackPipeline.ParseBudget(size, "--step-size"),
+                    StepSize = size is null ? null : PixelBudget.Parse(size, "--step-size"),
                 },
             }).ToArray();
             SpectreProgress.Run(progress => TestTimeAttackPipeline.RunAll(requests, progress, CliRunner.Cancel));

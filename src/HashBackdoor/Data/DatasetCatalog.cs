@@ -62,13 +62,13 @@ public static class DatasetCatalog
             case "synthetic":
                 return LoadSynthetic(spec, RequireArg(spec, arg, "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]"));
             default:
-                throw new UsageException($"--dataset {spec}: unknown dataset (known: {KnownList})");
+                throw new UsageException($"dataset {spec}: unknown dataset (known: {KnownList})");
         }
     }
 
     static string RequireArg(string spec, string? arg, string form)
     {
-        if (string.IsNullOrWhiteSpace(arg)) throw new UsageException($"--dataset {spec}: missing argument (expected {form})");
+        if (string.IsNullOrWhiteSpace(arg)) throw new UsageException($"dataset {spec}: missing argument (expected {form})");
         return arg;
     }
 
@@ -76,7 +76,7 @@ public static class DatasetCatalog
     {
         var parts = arg.Split(',');
         if (parts.Length > 2 || parts.Any(string.IsNullOrWhiteSpace))
-            throw new UsageException($"--dataset {spec}: expected {form}");
+            throw new UsageException($"dataset {spec}: expected {form}");
         return (parts[0], parts.Length == 2 ? parts[1] : null);
     }
 
@@ -108,7 +108,7 @@ public static class DatasetCatalog
     {
         int colon = arg.IndexOf(':');
         if (colon <= 0 || colon == arg.Length - 1)
-            throw new UsageException($"--dataset {spec}: expected list:ROOT:TRAIN_LIST[,TEST_LIST]");
+            throw new UsageException($"dataset {spec}: expected list:ROOT:TRAIN_LIST[,TEST_LIST]");
         string root = arg[..colon];
         var (trainList, testList) = SplitPair(spec, arg[(colon + 1)..], "list:ROOT:TRAIN_LIST[,TEST_LIST]");
         var sums = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -137,13 +137,13 @@ public static class DatasetCatalog
     {
         const string form = "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]";
         var p = arg.Split(':');
-        if (p.Length is < 3 or > 4) throw new UsageException($"--dataset {spec}: expected {form}");
+        if (p.Length is < 3 or > 4) throw new UsageException($"dataset {spec}: expected {form}");
         int Int(string s, string what) =>
             int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
-                ? v : throw new UsageException($"--dataset {spec}: {what} '{s}' is not an integer (expected {form})");
+                ? v : throw new UsageException($"dataset {spec}: {what} '{s}' is not an integer (expected {form})");
         long seed = 0;
         if (p.Length == 4 && !long.TryParse(p[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
-            throw new UsageException($"--dataset {spec}: SEED '{p[3]}' is not an integer (expected {form})");
+            throw new UsageException($"dataset {spec}: SEED '{p[3]}' is not an integer (expected {form})");
         return SyntheticDataset.Create(Int(p[0], "N_PER_CLASS"), Int(p[1], "CLASSES"), Int(p[2], "SIZE"), seed, spec);
     }
 }

@@ -32,7 +32,7 @@ public static class BackdoorDefenses
     {
         Func<IDefense>? factory;
         lock (Gate) factory = Ordered.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)).Create;
-        if (factory is null) throw new UsageException($"--defense {name}: unknown defense (known: {string.Join(", ", Names)})");
+        if (factory is null) throw new UsageException($"defense {name}: unknown defense (known: {string.Join(", ", Names)})");
         return factory();
     }
 

@@ -149,10 +149,10 @@ public sealed partial class RunFolder
     public void CheckResume(ExperimentConfig config, bool resume)
     {
         if (!HoldsExperiment) return;
-        if (!resume) throw new UsageException($"--out {Root}: already holds an experiment; pass --resume to continue it or choose another folder");
+        if (!resume) throw new UsageException($"outDir {Root}: already holds an experiment; set resume to continue it or choose another folder");
         var previous = ReadResolvedConfig().Config;
         if (ConfigFile.ToJson(previous) != ConfigFile.ToJson(config))
-            throw new UsageException($"--resume: the config differs from the one recorded in {ResolvedConfigPath}; use a new --out folder");
+            throw new UsageException($"resume: the config differs from the one recorded in {ResolvedConfigPath}; use a new output folder");
     }
 
     /// <summary>Writes config.resolved.json atomically.</summary>

@@ -173,10 +173,10 @@ public static class TestTimeAttackPipeline
         {
             TestTimeAttacks.Create(request.Method);
             request.Attack.Validate();
-            if (request.Queries is int q && q < 1) throw new UsageException($"--queries {q}: must be at least 1");
-            if (request.TopK < 1) throw new UsageException($"--topk {request.TopK}: must be at least 1");
+            if (request.Queries is int q && q < 1) throw new UsageException($"queries {q}: must be at least 1");
+            if (request.TopK < 1) throw new UsageException($"topK {request.TopK}: must be at least 1");
             if (request.QuerySet is not ("query" or "validation"))
-                throw new UsageException($"--query-set {request.QuerySet}: unknown set (query, validation)");
+                throw new UsageException($"querySet {request.QuerySet}: unknown set (query, validation)");
             if (request.ModelDir != requests[0].ModelDir || request.Device != requests[0].Device)
                 throw new ArgumentException("all requests of one call must attack the same model on the same device");
         }
@@ -185,7 +185,7 @@ public static class TestTimeAttackPipeline
         int classes = run.Split.Train.NumClasses;
         foreach (var request in requests)
             if (request.Target < 0 || request.Target >= classes)
-                throw new UsageException($"--target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
+                throw new UsageException($"target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
         var device = run.Model.parameters().First().device;
         using var trainCodes = EncodeSigns(run.Model, run.Split.Train.Images, device, progress, "encode training set");
         var database = EvaluatePipeline.Encode(run.Model, run.Split.Database, progress, "encode database");
@@ -291,26 +291,6 @@ public static class TestTimeAttackPipeline
         return report;
     }
 
-    /// <summary>
-    /// Parses a pixel budget: <c>k/255</c> (any <c>a/b</c> with b &gt; 0) or a plain number, invariant culture.
-    /// </summary>
-    /// <exception cref="UsageException">Not a number or fraction; names <paramref name="flag"/>.</exception>
-    public static double ParseBudget(string text, string flag = "--eps")
-    {
-        const NumberStyles style = NumberStyles.Float;
-        var inv = CultureInfo.InvariantCulture;
-        string s = (text ?? "").Trim();
-        int slash = s.IndexOf('/');
-        if (slash < 0)
-        {
-            if (double.TryParse(s, style, inv, out double v) && double.IsFinite(v)) return v;
-        }
-        else if (double.TryParse(s[..slash], style, inv, out double a) && double.TryParse(s[(slash + 1)..], style, inv, out double b)
-                 && double.IsFinite(a) && double.IsFinite(b) && b > 0)
-            return a / b;
-        throw new UsageException($"{flag} {text}: not a number or a fraction such as 8/255");
-    }
-
     /// <summary>Sub-folder of one combination when a call runs several: METHOD-tTARGET-epsK (K = eps x 255, for
     /// example "dhta-t1-eps8").</summary>
     public static string SweepFolder(string method, int target, double eps) =>
@@ -337,11 +317,11 @@ public static class TestTimeAttackPipeline
             pool = split.Database;
             long first = split.DatabaseTrainIndices.Length;
             if (split.DatabaseTestIndices.Length == 0)
-                throw new UsageException($"--query-set validation: the dataset {split.DatasetName} has no test-split database images to validate on");
+                throw new UsageException($"querySet validation: the dataset {split.DatasetName} has no test-split database images to validate on");
             eligible = NonTargetRows(pool, target, first);
             source = r => split.DatabaseTestIndices[r - first];
         }
-        if (eligible.Length == 0) throw new UsageException($"--target {target}: every {request.QuerySet} image has the target label; nothing to attack");
+        if (eligible.Length == 0) throw new UsageException($"target {target}: every {request.QuerySet} image has the target label; nothing to attack");
         int want = request.Queries ?? (request.QuerySet == "query" ? eligible.Length : DefaultValidationCount);
         long[] rows;
         if (want >= eligible.Length) rows = eligible;

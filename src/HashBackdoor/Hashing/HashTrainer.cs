@@ -92,7 +92,7 @@ public sealed class HashTrainer
                 var l = loss.Compute(z, y, (long)epoch * batches + bi);
                 double value = l.item<float>();
                 if (!double.IsFinite(value))
-                    throw new NumericalException($"training loss became {value} at epoch {epoch + 1}, batch {bi + 1} (step {(long)epoch * batches + bi}); lower --lr or check the data");
+                    throw new NumericalException($"training loss became {value} at epoch {epoch + 1}, batch {bi + 1} (step {(long)epoch * batches + bi}); lower training.learningRate or check the data");
                 l.backward();
                 optimizer.step();
                 sum += value;
@@ -109,7 +109,7 @@ public sealed class HashTrainer
         int n = options.FreezeStages;
         var stages = model.BackboneStages;
         if (n > stages.Count)
-            throw new UsageException($"--freeze-stages {n}: {model.Spec.Architecture} has {stages.Count} stages ({string.Join(", ", stages.Select(s => s.Name))})");
+            throw new UsageException($"training.freezeStages {n}: {model.Spec.Architecture} has {stages.Count} stages ({string.Join(", ", stages.Select(s => s.Name))})");
         return stages.Take(n).SelectMany(s => s.Modules).ToList();
     }
 

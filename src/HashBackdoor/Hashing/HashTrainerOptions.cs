@@ -43,15 +43,15 @@ public sealed record HashTrainerOptions
     /// <summary>Throws <see cref="UsageException"/> naming the first bad option.</summary>
     public HashTrainerOptions Validate()
     {
-        if (Epochs < 1) throw new UsageException($"--epochs {Epochs}: must be at least 1");
-        if (BatchSize < 2) throw new UsageException($"--batch-size {BatchSize}: must be at least 2 (pairwise losses need pairs)");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new UsageException($"--lr {LearningRate}: must be positive");
-        if (!(BackboneLrScale >= 0)) throw new UsageException($"--backbone-lr-scale {BackboneLrScale}: must be >= 0");
-        if (FreezeStages < 0) throw new UsageException($"--freeze-stages {FreezeStages}: must be >= 0");
-        if (Optimizer is not ("adam" or "sgd")) throw new UsageException($"--optimizer {Optimizer}: unknown (adam, sgd)");
-        if (Schedule is not ("none" or "cosine")) throw new UsageException($"--schedule {Schedule}: unknown (none, cosine)");
-        if (Augmentation is not ("none" or "flip" or "flip-shift")) throw new UsageException($"--augment {Augmentation}: unknown (none, flip, flip-shift)");
-        if (!Losses.HashLossFactory.Names.Contains(Loss)) throw new UsageException($"--loss {Loss}: unknown loss (known: {string.Join(", ", Losses.HashLossFactory.Names)})");
+        if (Epochs < 1) throw new UsageException($"training.epochs {Epochs}: must be at least 1");
+        if (BatchSize < 2) throw new UsageException($"training.batchSize {BatchSize}: must be at least 2 (pairwise losses need pairs)");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new UsageException($"training.learningRate {LearningRate}: must be positive");
+        if (!(BackboneLrScale >= 0)) throw new UsageException($"training.backboneLrScale {BackboneLrScale}: must be >= 0");
+        if (FreezeStages < 0) throw new UsageException($"training.freezeStages {FreezeStages}: must be >= 0");
+        if (Optimizer is not ("adam" or "sgd")) throw new UsageException($"training.optimizer {Optimizer}: unknown (adam, sgd)");
+        if (Schedule is not ("none" or "cosine")) throw new UsageException($"training.schedule {Schedule}: unknown (none, cosine)");
+        if (Augmentation is not ("none" or "flip" or "flip-shift")) throw new UsageException($"training.augmentation {Augmentation}: unknown (none, flip, flip-shift)");
+        if (!Losses.HashLossFactory.Names.Contains(Loss)) throw new UsageException($"training.loss {Loss}: unknown loss (known: {string.Join(", ", Losses.HashLossFactory.Names)})");
         return this;
     }
 }

@@ -101,10 +101,10 @@ public class ExperimentRunnerTests : IDisposable
 
         // The same folder again without --resume is refused; so is --resume with another config.
         var again = Assert.Throws<UsageException>(() => new ExperimentRunner(config, dir, RunProgress.None).Run(resume: false));
-        Assert.Equal($"--out {dir}: already holds an experiment; pass --resume to continue it or choose another folder", again.Message);
+        Assert.Equal($"outDir {dir}: already holds an experiment; set resume to continue it or choose another folder", again.Message);
         var other = config with { Poison = new PoisonConfig { Count = 3 } };
         var differs = Assert.Throws<UsageException>(() => new ExperimentRunner(other, dir, RunProgress.None).Run(resume: true));
-        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new --out folder", differs.Message);
+        Assert.Equal($"resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new output folder", differs.Message);
         Assert.Equal(before, Numbers(Results(dir)));
     }
 

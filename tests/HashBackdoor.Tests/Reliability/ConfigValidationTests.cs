@@ -90,7 +90,7 @@ public class ConfigValidationTests : IDisposable
         Assert.Equal($"{dup}: invalid YAML at line 2: Duplicate key name", LoadFails(dup));
         string empty = Write("empty.yaml", "");
         Assert.Equal($"{empty}: invalid config: the file is empty", LoadFails(empty));
-        Assert.Equal("--config /no/such/config.yaml: file not found", LoadFails("/no/such/config.yaml"));
+        Assert.Equal("config file /no/such/config.yaml: not found", LoadFails("/no/such/config.yaml"));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public static class TestTimeAttacks
         Func<ITestTimeAttack>? factory;
         lock (Gate) Factories.TryGetValue(name ?? "", out factory);
         if (factory is null)
-            throw new UsageException($"--method {name}: unknown test-time attack (known: {string.Join(", ", Names)})");
+            throw new UsageException($"method {name}: unknown test-time attack (known: {string.Join(", ", Names)})");
         return factory();
     }
 
