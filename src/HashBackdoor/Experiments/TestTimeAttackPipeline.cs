@@ -34,8 +34,9 @@ public sealed record TestTimeAttackRequest
 
     /// <summary>Where the attacked images come from: <c>query</c> (the protocol's queries sharing no label with the
     /// target; what is reported) or <c>validation</c> (database images from the test split, i.e. neither queries nor
-    /// training images, sharing no label with the target; for choosing steps and step size). Flag --query-set.</summary>
-    public string QuerySet { get; init; } = "query";
+    /// training images, sharing no label with the target; for choosing steps and step size). Flag --query-set
+    /// (query, validation). attack.json names them query and validation (<see cref="TestTimeAttackPipeline.SetName"/>).</summary>
+    public QuerySet QuerySet { get; init; } = QuerySet.Test;
 
     /// <summary>R of t-MAP@R. Flag --topk.</summary>
     public int TopK { get; init; } = 1000;
@@ -175,8 +176,8 @@ public static class TestTimeAttackPipeline
             request.Attack.Validate();
             if (request.Queries is int q && q < 1) throw new UsageException($"queries {q}: must be at least 1");
             if (request.TopK < 1) throw new UsageException($"topK {request.TopK}: must be at least 1");
-            if (request.QuerySet is not ("query" or "validation"))
-                throw new UsageException($"querySet {request.QuerySet}: unknown set (query, validation)");
+            if (!Enum.IsDefined(request.QuerySet))
+                throw new UsageException($"querySet {(int)request.QuerySet}: unknown set (test, validation)");
             if (request.ModelDir != requests[0].ModelDir || request.Device != requests[0].Device)
                 throw new ArgumentException("all requests of one call must attack the same model on the same device");
         }
@@ -209,8 +210,8 @@ public static class TestTimeAttackPipeline
         var device = model.parameters().First().device;
 
         var (rows, sourceIndices, pool) = ChooseImages(split, request, options.Seed);
-        using var chosen = pool.Subset(rows, $"{request.QuerySet} non-target {request.Target}");
-        progress.Info($"{request.Method} on {chosen.Count} {request.QuerySet} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
+        using var chosen = pool.Subset(rows, $"{SetName(request.QuerySet)} non-target {request.Target}");
+        progress.Info($"{request.Method} on {chosen.Count} {SetName(request.QuerySet)} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
 
         var context = new TestTimeAttackContext(model, trainCodes, split.Train.Labels, request.Target, options);
         long n = chosen.Count;
@@ -251,7 +252,7 @@ public static class TestTimeAttackPipeline
             Method = attack.Name,
             Target = request.Target,
             TargetName = split.ClassNames[request.Target],
-            QuerySet = request.QuerySet,
+            QuerySet = SetName(request.QuerySet),
             Epsilon = options.Epsilon,
             EpsilonOver255 = FormatBudget(options.Epsilon),
             Steps = options.Steps,
@@ -296,6 +297,10 @@ public static class TestTimeAttackPipeline
     public static string SweepFolder(string method, int target, double eps) =>
         $"{method.ToLowerInvariant()}-t{target}-eps{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}";
 
+    /// <summary>The name attack.json and the command line give a query set: query (<see cref="QuerySet.Test"/>, the
+    /// protocol's queries) or validation.</summary>
+    public static string SetName(QuerySet set) => set == QuerySet.Test ? "query" : "validation";
+
     /// <summary>A budget as k/255 with up to two decimals (for example "8/255").</summary>
     public static string FormatBudget(double eps) => $"{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}/255";
 
@@ -306,7 +311,7 @@ public static class TestTimeAttackPipeline
         long[] eligible;
         ImageDataset pool;
         Func<long, long> source;
-        if (request.QuerySet == "query")
+        if (request.QuerySet == QuerySet.Test)
         {
             pool = split.Query;
             eligible = NonTargetRows(pool, target, 0);
@@ -321,8 +326,8 @@ public static class TestTimeAttackPipeline
             eligible = NonTargetRows(pool, target, first);
             source = r => split.DatabaseTestIndices[r - first];
         }
-        if (eligible.Length == 0) throw new UsageException($"target {target}: every {request.QuerySet} image has the target label; nothing to attack");
-        int want = request.Queries ?? (request.QuerySet == "query" ? eligible.Length : DefaultValidationCount);
+        if (eligible.Length == 0) throw new UsageException($"target {target}: every {SetName(request.QuerySet)} image has the target label; nothing to attack");
+        int want = request.Queries ?? (request.QuerySet == QuerySet.Test ? eligible.Length : DefaultValidationCount);
         long[] rows;
         if (want >= eligible.Length) rows = eligible;
         else
