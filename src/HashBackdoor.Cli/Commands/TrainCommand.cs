@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HashBackdoor.Data;
 using HashBackdoor.Experiments;
+using HashBackdoor.Hashing;
 
 namespace HashBackdoor.Cli.Commands;
 

@@ -123,7 +123,7 @@ public sealed class HashTrainer
         var head = model.HashLayerParameters().ToList();
         var body = model.BackboneParameters().Where(p => p.requires_grad).ToList();
         double bodyLr = o.LearningRate * o.BackboneLrScale;
-        if (o.Optimizer == "sgd")
+        if (o.Optimizer == OptimizerKind.Sgd)
             return optim.SGD(new[]
             {
                 new TorchSharp.Modules.SGD.ParamGroup(head, lr: o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay),
@@ -139,7 +139,7 @@ public sealed class HashTrainer
     private void SetLearningRate(TorchSharp.Modules.OptimizerHelper optimizer, int epoch)
     {
         var o = options;
-        double factor = o.Schedule == "cosine" ? 0.5 * (1 + Math.Cos(Math.PI * epoch / o.Epochs)) : 1.0;
+        double factor = o.Schedule == LearningRateSchedule.Cosine ? 0.5 * (1 + Math.Cos(Math.PI * epoch / o.Epochs)) : 1.0;
         var groups = optimizer.ParamGroups.ToList();
         groups[0].LearningRate = o.LearningRate * factor;
         groups[1].LearningRate = o.LearningRate * o.BackboneLrScale * factor;
