@@ -26,17 +26,6 @@ public static class DatasetCatalog
     /// <summary>The known spec forms, as listed in the unknown-dataset message.</summary>
     public const string KnownList = "fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR, list:ROOT:FILE";
 
-    /// <summary>All spec forms with a one-line explanation each, for help text.</summary>
-    public static readonly IReadOnlyList<(string Spec, string Meaning)> Forms = new[]
-    {
-        ("fashion-mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist package (default)"),
-        ("mnist:DIR", "MNIST IDX files (train-images-idx3-ubyte[.gz] ...) in DIR"),
-        ("cifar10:DIR", "CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR"),
-        ("folder:TRAIN_DIR[,TEST_DIR]", "image folders ROOT/<class>/<images>; no TEST_DIR: single pool"),
-        ("list:ROOT:TRAIN_LIST[,TEST_LIST]", "list files 'path l0 .. lC-1', paths relative to ROOT; no TEST_LIST: single pool"),
-        ("synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]", "generated class patterns for tests and benchmarks"),
-    };
-
     /// <summary>Loads the dataset named by <paramref name="spec"/>.</summary>
     /// <exception cref="UsageException">Unknown or malformed spec.</exception>
     /// <exception cref="DataException">Missing or damaged source file (message names the file).</exception>
