@@ -210,7 +210,7 @@ public static class DefenseMatrixRunner
         ExperimentResults results;
         try
         {
-            results = JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(folder.ResultsJsonPath), RunRecord.Json)
+            results = JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(folder.ResultsJsonPath), ExperimentResults.Json)
                 ?? throw new DataException(folder.ResultsJsonPath, "empty results");
         }
         catch (JsonException e)

@@ -240,7 +240,7 @@ public sealed class RunBrowser : IDisposable
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             if (!doc.RootElement.TryGetProperty("runs", out var runs)) return Array.Empty<RunResult>();
-            return runs.Deserialize<List<RunResult>>(RunRecord.Json) ?? new List<RunResult>();
+            return runs.Deserialize<List<RunResult>>(ExperimentResults.Json) ?? new List<RunResult>();
         }
         catch (JsonException e)
         {

@@ -167,14 +167,14 @@ public sealed partial class RunFolder
     {
         string path = ResultPath(seed, target, method);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path)) ?? throw new JsonException("empty file"); }
+        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), ExperimentResults.Json) ?? throw new JsonException("empty file"); }
         catch (JsonException e) { throw new DataException(path, $"damaged result file ({e.Message}); delete it to recompute"); }
     }
 
     /// <summary>Writes the result of one method of one target atomically and returns it.</summary>
     public RunResult WriteResult(RunResult result)
     {
-        AtomicFile.WriteAllText(ResultPath(result.Seed, result.Target, result.Method), JsonSerializer.Serialize(result, RunRecord.Json));
+        AtomicFile.WriteAllText(ResultPath(result.Seed, result.Target, result.Method), JsonSerializer.Serialize(result, ExperimentResults.Json));
         return result;
     }
 

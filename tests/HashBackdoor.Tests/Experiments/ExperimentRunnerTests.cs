@@ -38,7 +38,9 @@ public class ExperimentRunnerTests : IDisposable
         // results.json: protocol, runs and summary for clean, tri and ciba, percentages in 0..100.
         var json = Results(dir);
         foreach (var key in new[] { "protocol", "runs", "summary" }) Assert.True(json.ContainsKey(key), key);
+        Assert.Equal(ExperimentResults.CurrentSchemaVersion, json["schemaVersion"]!.GetValue<int>());
         var runs = json["runs"]!.AsArray();
+        Assert.Equal(config.Model.Bits, runs[0]!["triggerEffect"]!["bits"]!.GetValue<int>()); // camelCase inside too
         Assert.Equal(new[] { "clean", "tri", "ciba" }, runs.Select(r => r!["method"]!.GetValue<string>()).ToArray());
         Assert.Equal(new[] { "clean", "tri", "ciba" }, json["summary"]!.AsArray().Select(s => s!["method"]!.GetValue<string>()).ToArray());
         foreach (var r in runs)

@@ -85,7 +85,7 @@ public static class ShardedAblation
 
     private static ExperimentResults ReadResults(string resultsJson)
     {
-        try { return JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(resultsJson), RunRecord.Json)!; }
+        try { return JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(resultsJson), ExperimentResults.Json)!; }
         catch (JsonException e) { throw new DataException(resultsJson, $"damaged results file ({e.Message})"); }
     }
 }
