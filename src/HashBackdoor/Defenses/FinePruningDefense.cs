@@ -56,7 +56,7 @@ public sealed class FinePruningDefense : IDefense
             if (m is Conv2d c) { conv = c; norm = null; }
             else if (m is BatchNorm2d b && conv is not null && norm is null && b.weight is not null && b.weight.shape[0] == conv.weight!.shape[0]) norm = b;
         }
-        if (conv is null) throw new UsageException($"--defense fine-pruning: the {model.Spec.Architecture} model has no convolution");
+        if (conv is null) throw new UsageException($"defense fine-pruning: the {model.Spec.Architecture} model has no convolution");
         return (conv, norm);
     }
 

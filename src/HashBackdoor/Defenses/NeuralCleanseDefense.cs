@@ -162,7 +162,7 @@ public sealed class NeuralCleanseDefense : IDefense
             try { anchorRows.Add(AnchorCode.Compute(codes, pool.Labels, c)); }
             catch (UsageException) { present = present.Where(x => x != c).ToArray(); }
         }
-        if (present.Length < 3) throw new UsageException($"--defense {Name}: the clean pool covers {present.Length} classes; the MAD needs at least 3");
+        if (present.Length < 3) throw new UsageException($"defense {Name}: the clean pool covers {present.Length} classes; the MAD needs at least 3");
         using var anchors = stack(anchorRows, 0);
         foreach (var a in anchorRows) a.Dispose();
         var reversed = Reverse(inputs.Victim, pool.Images, anchors, context.StreamSeed(42), context.Device,

@@ -23,12 +23,6 @@ public sealed class VictimRetrieval
     /// the experiment from the same model and database).</summary>
     public VictimRetrieval(BinaryCodes? databaseCodes) => this.databaseCodes = databaseCodes;
 
-    /// <summary>Whether the database codes came from outside (not yet computed here).</summary>
-    public bool HasDatabaseCodes
-    {
-        get { lock (gate) return databaseCodes is not null; }
-    }
-
     /// <summary>The victim's database codes, computed by <paramref name="encode"/> on first use.</summary>
     public BinaryCodes DatabaseCodes(Func<BinaryCodes> encode)
     {

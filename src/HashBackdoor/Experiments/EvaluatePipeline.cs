@@ -17,7 +17,7 @@ public static class EvaluatePipeline
     public static RetrievalReport Run(string modelDir, string outDir, EvaluateOptions options, IRunProgress progress)
     {
         if (options.TopK < 1) throw new UsageException($"evaluation.topK {options.TopK}: must be at least 1");
-        RunKinds.RequireOutputFolder(outDir, "--out", RunKind.Evaluation, RunKind.Train);
+        RunKinds.RequireOutputFolder(outDir, "outDir", RunKind.Evaluation, RunKind.Train);
         var sw = Stopwatch.StartNew();
         using var run = LoadedRun.Open(modelDir, options.Device);
         var query = Encode(run.Model, run.Split.Query, progress, "encode queries");

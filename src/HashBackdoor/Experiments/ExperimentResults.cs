@@ -1,10 +1,30 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace HashBackdoor.Experiments;
 
-/// <summary>The content of results.json.</summary>
+/// <summary>The content of results.json (and, per run, of result.json): every key camelCase, the file's
+/// <see cref="SchemaVersion"/> first. Read and written with <see cref="Json"/>, which also reads the files of older
+/// runs (schema 1: no schemaVersion, PascalCase keys inside comparisons, triggerEffect, perturbation and poisoned).</summary>
 public sealed record ExperimentResults
 {
+    /// <summary>The schema results.json is written with: 2 since its keys are all camelCase.</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    /// <summary>results.json and result.json: camelCase keys (names given by attributes stay as they are), indented, nulls
+    /// left out; reading matches keys case-insensitively so that older run folders (schema 1) still read.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        PropertyNameCaseInsensitive = true,
+    };
+
+    /// <summary>Schema of the file this was read from: 1 for files written before the key existed. The report builder
+    /// writes <see cref="CurrentSchemaVersion"/>.</summary>
+    [JsonPropertyName("schemaVersion")] public int SchemaVersion { get; init; } = 1;
+
     [JsonPropertyName("protocol")] public required IReadOnlyDictionary<string, object?> Protocol { get; init; }
     [JsonPropertyName("runs")] public required IReadOnlyList<RunResult> Runs { get; init; }
     [JsonPropertyName("summary")] public required IReadOnlyList<MethodSummary> Summary { get; init; }

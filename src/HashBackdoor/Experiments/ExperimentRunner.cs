@@ -53,7 +53,7 @@ public sealed class ExperimentRunner
     /// second process is refused); temporary files a killed run left behind are removed.</summary>
     public ExperimentResults Run(bool resume)
     {
-        RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
+        RunKinds.RequireOutputFolder(folder.Root, "outDir", RunKind.Experiment);
         using var runLock = folder.Lock();
         return RunHoldingLock(resume);
     }

@@ -149,10 +149,10 @@ public sealed partial class RunFolder
     public void CheckResume(ExperimentConfig config, bool resume)
     {
         if (!HoldsExperiment) return;
-        if (!resume) throw new UsageException($"--out {Root}: already holds an experiment; pass --resume to continue it or choose another folder");
+        if (!resume) throw new UsageException($"outDir {Root}: already holds an experiment; set resume to continue it or choose another folder");
         var previous = ReadResolvedConfig().Config;
         if (ConfigFile.ToJson(previous) != ConfigFile.ToJson(config))
-            throw new UsageException($"--resume: the config differs from the one recorded in {ResolvedConfigPath}; use a new --out folder");
+            throw new UsageException($"resume: the config differs from the one recorded in {ResolvedConfigPath}; use a new output folder");
     }
 
     /// <summary>Writes config.resolved.json atomically.</summary>
@@ -179,14 +179,14 @@ public sealed partial class RunFolder
     {
         string path = ResultPath(seed, target, method);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path)) ?? throw new JsonException("empty file"); }
+        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), ExperimentResults.Json) ?? throw new JsonException("empty file"); }
         catch (JsonException e) { throw new DataException(path, $"damaged result file ({e.Message}); delete it to recompute"); }
     }
 
     /// <summary>Writes the result of one method of one target atomically and returns it.</summary>
     public RunResult WriteResult(RunResult result)
     {
-        AtomicFile.WriteAllText(ResultPath(result.Seed, result.Target, result.Method), JsonSerializer.Serialize(result, RunRecord.Json));
+        AtomicFile.WriteAllText(ResultPath(result.Seed, result.Target, result.Method), JsonSerializer.Serialize(result, ExperimentResults.Json));
         return result;
     }
 

@@ -34,8 +34,9 @@ public sealed record TestTimeAttackRequest
 
     /// <summary>Where the attacked images come from: <c>query</c> (the protocol's queries sharing no label with the
     /// target; what is reported) or <c>validation</c> (database images from the test split, i.e. neither queries nor
-    /// training images, sharing no label with the target; for choosing steps and step size). Flag --query-set.</summary>
-    public string QuerySet { get; init; } = "query";
+    /// training images, sharing no label with the target; for choosing steps and step size). Flag --query-set
+    /// (query, validation). attack.json names them query and validation (<see cref="TestTimeAttackPipeline.SetName"/>).</summary>
+    public QuerySet QuerySet { get; init; } = QuerySet.Test;
 
     /// <summary>R of t-MAP@R. Flag --topk.</summary>
     public int TopK { get; init; } = 1000;
@@ -186,10 +187,10 @@ public static class TestTimeAttackPipeline
         {
             TestTimeAttacks.Create(request.Method);
             request.Attack.Validate();
-            if (request.Queries is int q && q < 1) throw new UsageException($"--queries {q}: must be at least 1");
-            if (request.TopK < 1) throw new UsageException($"--topk {request.TopK}: must be at least 1");
-            if (request.QuerySet is not ("query" or "validation"))
-                throw new UsageException($"--query-set {request.QuerySet}: unknown set (query, validation)");
+            if (request.Queries is int q && q < 1) throw new UsageException($"queries {q}: must be at least 1");
+            if (request.TopK < 1) throw new UsageException($"topK {request.TopK}: must be at least 1");
+            if (!Enum.IsDefined(request.QuerySet))
+                throw new UsageException($"querySet {(int)request.QuerySet}: unknown set (test, validation)");
             if (request.ModelDir != requests[0].ModelDir || request.Device != requests[0].Device)
                 throw new ArgumentException("all requests of one call must attack the same model on the same device");
         }
@@ -198,7 +199,7 @@ public static class TestTimeAttackPipeline
         int classes = run.Split.Train.NumClasses;
         foreach (var request in requests)
             if (request.Target < 0 || request.Target >= classes)
-                throw new UsageException($"--target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
+                throw new UsageException($"target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
         var device = run.Model.parameters().First().device;
         using var trainCodes = EncodeSigns(run.Model, run.Split.Train.Images, device, progress, "encode training set");
         var database = EvaluatePipeline.Encode(run.Model, run.Split.Database, progress, "encode database");
@@ -222,8 +223,8 @@ public static class TestTimeAttackPipeline
         var device = model.parameters().First().device;
 
         var (rows, sourceIndices, pool) = ChooseImages(split, request, options.Seed);
-        using var chosen = pool.Subset(rows, $"{request.QuerySet} non-target {request.Target}");
-        progress.Info($"{request.Method} on {chosen.Count} {request.QuerySet} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
+        using var chosen = pool.Subset(rows, $"{SetName(request.QuerySet)} non-target {request.Target}");
+        progress.Info($"{request.Method} on {chosen.Count} {SetName(request.QuerySet)} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
 
         var context = new TestTimeAttackContext(model, trainCodes, split.Train.Labels, request.Target, options);
         long n = chosen.Count;
@@ -262,7 +263,7 @@ public static class TestTimeAttackPipeline
             Method = attack.Name,
             Target = request.Target,
             TargetName = split.ClassNames[request.Target],
-            QuerySet = request.QuerySet,
+            QuerySet = SetName(request.QuerySet),
             Epsilon = options.Epsilon,
             EpsilonOver255 = FormatBudget(options.Epsilon),
             Steps = options.Steps,
@@ -317,30 +318,14 @@ public static class TestTimeAttackPipeline
             tmap.HitProbabilities.Select(p => Math.Round(p, 6)).ToArray());
     }
 
-    /// <summary>
-    /// Parses a pixel budget: <c>k/255</c> (any <c>a/b</c> with b &gt; 0) or a plain number, invariant culture.
-    /// </summary>
-    /// <exception cref="UsageException">Not a number or fraction; names <paramref name="flag"/>.</exception>
-    public static double ParseBudget(string text, string flag = "--eps")
-    {
-        const NumberStyles style = NumberStyles.Float;
-        var inv = CultureInfo.InvariantCulture;
-        string s = (text ?? "").Trim();
-        int slash = s.IndexOf('/');
-        if (slash < 0)
-        {
-            if (double.TryParse(s, style, inv, out double v) && double.IsFinite(v)) return v;
-        }
-        else if (double.TryParse(s[..slash], style, inv, out double a) && double.TryParse(s[(slash + 1)..], style, inv, out double b)
-                 && double.IsFinite(a) && double.IsFinite(b) && b > 0)
-            return a / b;
-        throw new UsageException($"{flag} {text}: not a number or a fraction such as 8/255");
-    }
-
     /// <summary>Sub-folder of one combination when a call runs several: METHOD-tTARGET-epsK (K = eps x 255, for
     /// example "dhta-t1-eps8").</summary>
     public static string SweepFolder(string method, int target, double eps) =>
         $"{method.ToLowerInvariant()}-t{target}-eps{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}";
+
+    /// <summary>The name attack.json and the command line give a query set: query (<see cref="QuerySet.Test"/>, the
+    /// protocol's queries) or validation.</summary>
+    public static string SetName(QuerySet set) => set == QuerySet.Test ? "query" : "validation";
 
     /// <summary>A budget as k/255 with up to two decimals (for example "8/255").</summary>
     public static string FormatBudget(double eps) => $"{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}/255";
@@ -352,7 +337,7 @@ public static class TestTimeAttackPipeline
         long[] eligible;
         ImageDataset pool;
         Func<long, long> source;
-        if (request.QuerySet == "query")
+        if (request.QuerySet == QuerySet.Test)
         {
             pool = split.Query;
             eligible = NonTargetRows(pool, target, 0);
@@ -363,12 +348,12 @@ public static class TestTimeAttackPipeline
             pool = split.Database;
             long first = split.DatabaseTrainIndices.Length;
             if (split.DatabaseTestIndices.Length == 0)
-                throw new UsageException($"--query-set validation: the dataset {split.DatasetName} has no test-split database images to validate on");
+                throw new UsageException($"querySet validation: the dataset {split.DatasetName} has no test-split database images to validate on");
             eligible = NonTargetRows(pool, target, first);
             source = r => split.DatabaseTestIndices[r - first];
         }
-        if (eligible.Length == 0) throw new UsageException($"--target {target}: every {request.QuerySet} image has the target label; nothing to attack");
-        int want = request.Queries ?? (request.QuerySet == "query" ? eligible.Length : DefaultValidationCount);
+        if (eligible.Length == 0) throw new UsageException($"target {target}: every {SetName(request.QuerySet)} image has the target label; nothing to attack");
+        int want = request.Queries ?? (request.QuerySet == QuerySet.Test ? eligible.Length : DefaultValidationCount);
         long[] rows;
         if (want >= eligible.Length) rows = eligible;
         else

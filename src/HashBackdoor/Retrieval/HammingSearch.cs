@@ -54,9 +54,9 @@ public static class HammingSearch
         ArgumentNullException.ThrowIfNull(databaseNpy);
         ArgumentNullException.ThrowIfNull(queriesNpy);
         ArgumentNullException.ThrowIfNull(outNpy);
-        if (topR < 1) throw new UsageException($"--topk {topR}: must be at least 1");
-        if (degreeOfParallelism < 0) throw new UsageException($"--threads {degreeOfParallelism}: must be >= 0 (0 = all cores)");
-        OutputLocation.RequireWritableFile(outNpy, "--out");
+        if (topR < 1) throw new UsageException($"topR {topR}: must be at least 1");
+        if (degreeOfParallelism < 0) throw new UsageException($"degreeOfParallelism {degreeOfParallelism}: must be >= 0 (0 = all cores)");
+        OutputLocation.RequireWritableFile(outNpy, "outNpy");
         BinaryCodes db = ReadCodes(databaseNpy);
         if (db.Count == 0) throw new DataException(databaseNpy, "the database holds no codes");
         BinaryCodes queries = ReadCodes(queriesNpy);

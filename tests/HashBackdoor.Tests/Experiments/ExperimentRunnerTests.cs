@@ -39,7 +39,9 @@ public class ExperimentRunnerTests : IDisposable
         // results.json: protocol, runs and summary for clean, tri and ciba, percentages in 0..100.
         var json = Results(dir);
         foreach (var key in new[] { "protocol", "runs", "summary" }) Assert.True(json.ContainsKey(key), key);
+        Assert.Equal(ExperimentResults.CurrentSchemaVersion, json["schemaVersion"]!.GetValue<int>());
         var runs = json["runs"]!.AsArray();
+        Assert.Equal(config.Model.Bits, runs[0]!["triggerEffect"]!["bits"]!.GetValue<int>()); // camelCase inside too
         Assert.Equal(new[] { "clean", "tri", "ciba" }, runs.Select(r => r!["method"]!.GetValue<string>()).ToArray());
         Assert.Equal(new[] { "clean", "tri", "ciba" }, json["summary"]!.AsArray().Select(s => s!["method"]!.GetValue<string>()).ToArray());
         foreach (var r in runs)
@@ -102,10 +104,10 @@ public class ExperimentRunnerTests : IDisposable
 
         // The same folder again without --resume is refused; so is --resume with another config.
         var again = Assert.Throws<UsageException>(() => new ExperimentRunner(config, dir, RunProgress.None).Run(resume: false));
-        Assert.Equal($"--out {dir}: already holds an experiment; pass --resume to continue it or choose another folder", again.Message);
+        Assert.Equal($"outDir {dir}: already holds an experiment; set resume to continue it or choose another folder", again.Message);
         var other = config with { Poison = new PoisonConfig { Count = 3 } };
         var differs = Assert.Throws<UsageException>(() => new ExperimentRunner(other, dir, RunProgress.None).Run(resume: true));
-        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new --out folder", differs.Message);
+        Assert.Equal($"resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new output folder", differs.Message);
         Assert.Equal(before, Numbers(Results(dir)));
     }
 

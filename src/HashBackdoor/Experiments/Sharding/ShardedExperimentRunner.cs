@@ -52,7 +52,7 @@ public sealed class ShardedExperimentRunner
     /// <summary>Runs this shard's units (resuming whatever is there), and the merge when every unit is done.</summary>
     public ShardOutcome Run()
     {
-        RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
+        RunKinds.RequireOutputFolder(folder.Root, "outDir", RunKind.Experiment);
         if (folder.HoldsExperiment) folder.CheckResume(config, resume: true);
         using var runLock = folder.LockShared();
         using var session = RunSessions.Start(folder.Root, $"shard {shard}"); // the run's wall time (RunSessions)
