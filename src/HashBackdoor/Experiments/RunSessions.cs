@@ -61,10 +61,18 @@ public sealed class RunSessions : IDisposable
     /// <summary>Records the session's end.</summary>
     public void Dispose()
     {
+        // A run that failed before writing anything (a config refused against the data, say) leaves no trace: its
+        // folder is removed by the lock if the run created it, which a session record would prevent.
+        if (!finished && !HoldsRunOutputs(Path.GetDirectoryName(Path.GetDirectoryName(path))!)) return;
         try { Write(finished ? "finished" : "failed"); }
         catch (IOException) { } // a full or vanished disk must not hide the error that ended the session
         catch (UnauthorizedAccessException) { }
     }
+
+    /// <summary>Whether <paramref name="root"/> holds anything besides the lock files and session records.</summary>
+    private static bool HoldsRunOutputs(string root) =>
+        Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root)
+            .Select(Path.GetFileName).Any(n => n != DirName && !(n ?? "").StartsWith(".hashbd.lock", StringComparison.Ordinal));
 
     private void Write(string ended)
     {

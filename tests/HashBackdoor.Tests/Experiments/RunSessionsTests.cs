@@ -83,9 +83,9 @@ public class RunSessionsTests : IDisposable
             for (int i = 0; i < rows.Count; i++)
             {
                 var cells = rows[i].Trim('|').Split('|').Select(c => c.Trim()).ToArray();
-                Assert.Equal(expected[i]["Bits"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture), cells[2]);
-                Assert.Equal(expected[i]["DistanceBefore"]!.GetValue<double>().ToString("F2", CultureInfo.InvariantCulture), cells[3]);
-                Assert.Equal(expected[i]["DistanceAfter"]!.GetValue<double>().ToString("F2", CultureInfo.InvariantCulture), cells[4]);
+                Assert.Equal(expected[i]["bits"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture), cells[2]);
+                Assert.Equal(expected[i]["distanceBefore"]!.GetValue<double>().ToString("F2", CultureInfo.InvariantCulture), cells[3]);
+                Assert.Equal(expected[i]["distanceAfter"]!.GetValue<double>().ToString("F2", CultureInfo.InvariantCulture), cells[4]);
             }
         }
         CheckTable();
