@@ -1,3 +1,4 @@
+using HashBackdoor.Browser;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;

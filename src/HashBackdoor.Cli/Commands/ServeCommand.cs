@@ -1,3 +1,4 @@
+using HashBackdoor.Browser;
 using System.CommandLine;
 using HashBackdoor.Experiments;
 

@@ -1,3 +1,4 @@
+using HashBackdoor.Browser;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;

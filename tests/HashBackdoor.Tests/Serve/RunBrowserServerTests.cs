@@ -1,3 +1,4 @@
+using HashBackdoor.Browser;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;

@@ -1,3 +1,4 @@
+using HashBackdoor.Browser;
 using HashBackdoor.Experiments;
 using HashBackdoor.Tests.Reliability;
 

@@ -1,3 +1,4 @@
+using HashBackdoor.Browser;
 using HashBackdoor.Attacks;
 using HashBackdoor.Cli;
 using HashBackdoor.Data;

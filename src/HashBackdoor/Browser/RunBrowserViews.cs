@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using HashBackdoor.Experiments;
 
-namespace HashBackdoor.Experiments;
+namespace HashBackdoor.Browser;
 
 /// <summary>What <see cref="RunBrowser"/> tells a page about a run: its title, classes, the seeds, targets and methods of
 /// its config, which models and triggers exist, the query set's labels and the per-run numbers of results.json.</summary>

@@ -1,4 +1,6 @@
-namespace HashBackdoor.Experiments;
+using HashBackdoor.Experiments;
+
+namespace HashBackdoor.Browser;
 
 /// <summary>
 /// Every path <see cref="RunBrowser"/> reads in an experiment run folder (taken from <see cref="RunFolder"/>, the one

@@ -1,4 +1,6 @@
-namespace HashBackdoor.Experiments;
+using HashBackdoor.Experiments;
+
+namespace HashBackdoor.Browser;
 
 /// <summary>
 /// The page of <c>hashbd serve</c>: one HTML document and one script, no other resources. The script reads

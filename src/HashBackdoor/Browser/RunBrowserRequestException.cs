@@ -1,4 +1,6 @@
-namespace HashBackdoor.Experiments;
+using HashBackdoor.Experiments;
+
+namespace HashBackdoor.Browser;
 
 /// <summary>A request to <see cref="RunBrowser"/> that cannot be answered: a malformed or out-of-range value
 /// (<see cref="NotFound"/> false) or something the run does not hold, such as a victim not trained yet

@@ -2,12 +2,13 @@ using System.Text.Json;
 using HashBackdoor.Attacks;
 using HashBackdoor.Data;
 using HashBackdoor.Experiments.Reports;
+using HashBackdoor.Experiments;
 using HashBackdoor.Hashing;
 using HashBackdoor.Retrieval;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace HashBackdoor.Experiments;
+namespace HashBackdoor.Browser;
 
 /// <summary>
 /// Read-only access to a finished experiment run folder for <c>hashbd serve</c>: rebuilds the run's protocol split
