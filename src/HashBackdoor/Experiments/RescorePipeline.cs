@@ -109,9 +109,12 @@ public static class RescorePipeline
         JsonNode root;
         try { root = JsonNode.Parse(File.ReadAllText(jsonPath)) ?? throw new JsonException("empty file"); }
         catch (JsonException e) { throw new DataException(jsonPath, $"damaged ({e.Message})"); }
-        string name = root["setting"]?.GetValue<string>() ?? throw new DataException(jsonPath, "has no 'setting'");
-        var values = (root["points"] as JsonArray ?? throw new DataException(jsonPath, "has no 'points'"))
-            .Select(p => p?["value"]?.GetValue<string>() ?? throw new DataException(jsonPath, "a point has no 'value'")).ToList();
+        // Keys are read in either casing (ablation.json was written PascalCase inside its points before schema 2).
+        static JsonNode? Key(JsonNode? node, string key) => node is JsonObject o
+            ? o.FirstOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase)).Value : null;
+        string name = Key(root, "setting")?.GetValue<string>() ?? throw new DataException(jsonPath, "has no 'setting'");
+        var values = (Key(root, "points") as JsonArray ?? throw new DataException(jsonPath, "has no 'points'"))
+            .Select(p => Key(p, "value")?.GetValue<string>() ?? throw new DataException(jsonPath, "a point has no 'value'")).ToList();
         string? shared = AblationRunner.SharedModelsDir(dir, name);
         var points = new List<AblationPoint>();
         var runs = new List<(string Value, IReadOnlyList<RunResult> Runs)>();

@@ -94,5 +94,13 @@ public class AblationScoringTests : IDisposable
         Assert.Equal("validation", json["queries"]!.GetValue<string>());
         Assert.Equal(2, json["comparisons"]!.AsArray().Count);   // clean and dhta, 12/255 against 4/255
         Assert.True(new FileInfo(Path.Combine(dir, "ablation_tmap.png")).Length > 0);
+        Assert.Equal("4/255", json["points"]![0]!["value"]!.GetValue<string>());
+
+        // hashbd rescore on the ablation folder: every variant and ablation.json again, the same figures.
+        string before = json["points"]!.ToJsonString();
+        Assert.Equal(4, RescorePipeline.Run(dir, RunProgress.None));
+        var again = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "ablation.json")))!;
+        Assert.Equal(before, again["points"]!.ToJsonString());
+        Assert.Equal(json["comparisons"]!.ToJsonString(), again["comparisons"]!.ToJsonString());
     }
 }
