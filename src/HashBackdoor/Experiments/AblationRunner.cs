@@ -102,7 +102,7 @@ public static class AblationRunner
         var queries = scoredConfig.Evaluation.Queries;
         var comparisons = Statistics.ValueComparison.AgainstFirst(runs);
         string scored = queries == QuerySet.Validation ? "validation" : "test";
-        AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { setting = name, queries = scored, points, comparisons }, RunRecord.Json));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.json"), JsonSerializer.Serialize(new { schemaVersion = ExperimentResults.CurrentSchemaVersion, setting = name, queries = scored, points, comparisons }, ExperimentResults.Json));
         AtomicFile.WriteAllText(Path.Combine(outDir, "ablation.md"), AblationMarkdown.Render(name, points, comparisons, queries));
         // error bars: ± one sample standard deviation over the (target, seed) blocks
         string spread = $"{scored} queries, ± sd over blocks";
