@@ -135,7 +135,7 @@ internal static class MemoryBenchmark
             : "readings as the process runs (no forced GC: managed garbage waits for the next collection)");
         string ckpt = Path.Combine(Path.GetTempPath(), $"hashbd-bench-mem-{Environment.ProcessId}");
         var spec = new HashModelSpec("small-cnn", 48, 1, 28, 28, 10);
-        var options = new HashTrainerOptions { Loss = "csq", Optimizer = "adam", BatchSize = 64, Augmentation = "flip", Epochs = epochs, Seed = 0 };
+        var options = new HashTrainerOptions { Loss = "csq", Optimizer = OptimizerKind.Adam, BatchSize = 64, Augmentation = AugmentationKind.Flip, Epochs = epochs, Seed = 0 };
         var rss = new List<double>();
         var sw = Stopwatch.StartNew();
         var rows = new List<string[]>();

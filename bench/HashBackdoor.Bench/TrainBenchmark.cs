@@ -35,14 +35,14 @@ internal static class TrainBenchmark
 
         var baseOptions = new HashTrainerOptions
         {
-            Loss = "csq", Optimizer = "adam", LearningRate = 1e-3, BatchSize = 64, Augmentation = "flip", Schedule = "cosine", Seed = 0,
+            Loss = "csq", Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, BatchSize = 64, Augmentation = AugmentationKind.Flip, Schedule = LearningRateSchedule.Cosine, Seed = 0,
         };
         string ckptRoot = Path.Combine(Path.GetTempPath(), $"hashbd-bench-train-{Environment.ProcessId}");
         var variants = new (string Name, Func<int, double> Run)[]
         {
             ("bare TorchSharp loop (reference)", e => Bare(x, y, e, baseOptions)),
             ("HashTrainer, flip (default)", e => Trainer(x, y, baseOptions with { Epochs = e }, null)),
-            ("HashTrainer, no augmentation", e => Trainer(x, y, baseOptions with { Epochs = e, Augmentation = "none" }, null)),
+            ("HashTrainer, no augmentation", e => Trainer(x, y, baseOptions with { Epochs = e, Augmentation = AugmentationKind.None }, null)),
             ("HashTrainer, flip + checkpoint dir", e => Trainer(x, y, baseOptions with { Epochs = e }, ckptRoot)),
         };
         try
@@ -111,7 +111,7 @@ internal static class TrainBenchmark
             for (int i = 0; i < calls; i++)
             {
                 using var scope = NewDisposeScope();
-                BatchAugmentation.Apply(batch, "flip", allowed.index_select(0, idx), gen);
+                BatchAugmentation.Apply(batch, AugmentationKind.Flip, allowed.index_select(0, idx), gen);
             }
         });
         using var scalar = batch.mean();

@@ -12,7 +12,9 @@ methods = ['clean', 'tri', 'tri+noise', 'tri+adv', 'ciba']
 seeds = sorted({s for s, _, _ in runs})
 targets = sorted({t for _, t, _ in runs})
 blocks = [(s, t) for s in seeds for t in targets if all((s, t, m) in runs for m in methods)]
-print(f'{len(blocks)} complete (seed, target) blocks; seeds {seeds}')
+tie_aware = all('databaseOrder' in r for r in runs.values())
+print(f'{len(blocks)} complete (seed, target) blocks; seeds {seeds}; figures '
+      + ('tie-aware (database-order table at the end)' if tie_aware else 'with ties in database order (written before tie-aware metrics)'))
 names = {t: runs[(s, t, 'ciba')]['targetName'] for s, t in blocks}
 
 def m(v): return sum(v) / len(v)
@@ -40,3 +42,13 @@ print('\nPer seed (mean over targets), skip rule:')
 for s in seeds:
     bs = [(ss, t) for ss, t in blocks if ss == s]
     print(f'seed {s} ({len(bs)} targets): ' + ', '.join(f"{me} {m([runs[(s, t, me)]['tMAP'] for _, t in bs]):.2f}" for me in methods))
+if tie_aware:
+    print('\nDatabase order (ties broken by database order, the reference code\'s convention), skip rule:')
+    print('| target | tri | tri+adv | ciba | ciba − tri | ciba − tri+adv |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+    for t in targets:
+        bs = [(s, tt) for s, tt in blocks if tt == t]
+        if not bs: continue
+        val = {me: [runs[(s, t, me)]['databaseOrder']['tMAP'] for s, _ in bs] for me in ['tri', 'tri+adv', 'ciba']}
+        print(f"| {t} {names[t]} | {m(val['tri']):.2f} | {m(val['tri+adv']):.2f} | {m(val['ciba']):.2f} | "
+              f"{m([c - x for c, x in zip(val['ciba'], val['tri'])]):+.2f} | {m([c - x for c, x in zip(val['ciba'], val['tri+adv'])]):+.2f} |")

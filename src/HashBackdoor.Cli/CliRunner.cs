@@ -42,7 +42,14 @@ public static class CliRunner
                 OperationCanceledException => 130,
                 _ => 1,
             };
-            string msg = inner is OperationCanceledException ? "interrupted; run again with --resume to continue" : inner.Message.ReplaceLineEndings(" ");
+            string msg = inner switch
+            {
+                OperationCanceledException => "interrupted; run again with --resume to continue",
+                // The library names config keys and parameters; the user typed flags.
+                HashBackdoorException => Commands.FlagErrors.Translate(inner.Message, parse.CommandResult.Command.Name),
+                _ => inner.Message,
+            };
+            msg = msg.ReplaceLineEndings(" ");
             Console.Error.WriteLine($"hashbd: error: {msg}");
             if (verbose) Console.Error.WriteLine(inner.ToString());
             return code;

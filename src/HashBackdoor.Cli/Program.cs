@@ -13,6 +13,12 @@ public static class Program
         // Before libtorch loads: idle OpenMP workers sleep instead of spinning (on 2 cores spinning starves the others).
         // Written to the C library's environment too: libgomp reads it with getenv (NativeEnvironment).
         NativeEnvironment.SetIfUnset("OMP_WAIT_POLICY", "PASSIVE");
+        return CliRunner.Invoke(Root(), args);
+    }
+
+    /// <summary>The command tree, without running anything (also what tests parse documented commands against).</summary>
+    public static RootCommand Root()
+    {
         var root = new RootCommand("HashBackdoor: deep hashing retrieval, clean-label backdoors (CIBA) and their evaluation.");
         root.Options.Add(CliRunner.Verbose);
         root.Subcommands.Add(TrainCommand.Create());
@@ -25,6 +31,7 @@ public static class Program
         root.Subcommands.Add(AttackQueriesCommand.Create());
         root.Subcommands.Add(DefendCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
-        return CliRunner.Invoke(root, args);
+        root.Subcommands.Add(RescoreCommand.Create());
+        return root;
     }
 }

@@ -36,19 +36,25 @@ internal static class AttackQueriesCommand
                 "l2" => StepRule.L2,
                 var r => throw new UsageException($"--step-rule {r}: unknown rule (sign, l2)"),
             };
+            var set = p.GetValue(querySet) switch
+            {
+                "query" => QuerySet.Test,
+                "validation" => QuerySet.Validation,
+                var q => throw new UsageException($"--query-set {q}: unknown set (query, validation)"),
+            };
             var targets = List(p.GetValue(target)!).Select(t => int.TryParse(t, out int v) ? v : throw new UsageException($"--target {t}: not a class index")).ToArray();
             var methods = List(p.GetValue(method)!);
-            var budgets = List(p.GetValue(eps)!).Select(e => TestTimeAttackPipeline.ParseBudget(e, "--eps")).ToArray();
+            var budgets = List(p.GetValue(eps)!).Select(e => PixelBudget.Parse(e, "--eps")).ToArray();
             bool many = targets.Length * methods.Length * budgets.Length > 1;
             var requests = (from t in targets from m in methods from e in budgets select new TestTimeAttackRequest
             {
-                ModelDir = p.GetValue(model)!, Target = t, Method = m, Queries = p.GetValue(queries), QuerySet = p.GetValue(querySet)!,
+                ModelDir = p.GetValue(model)!, Target = t, Method = m, Queries = p.GetValue(queries), QuerySet = set,
                 TopK = p.GetValue(topk), Device = p.GetValue(device)!,
                 OutDir = many ? Path.Combine(p.GetValue(outDir)!, TestTimeAttackPipeline.SweepFolder(m, t, e)) : p.GetValue(outDir)!,
                 Attack = new TestTimeAttackOptions
                 {
                     Epsilon = e, Steps = p.GetValue(steps), Rule = stepRule, Seed = p.GetValue(seed),
-                    StepSize = size is null ? null : TestTimeAttackPipeline.ParseBudget(size, "--step-size"),
+                    StepSize = size is null ? null : PixelBudget.Parse(size, "--step-size"),
                 },
             }).ToArray();
             SpectreProgress.Run(progress => TestTimeAttackPipeline.RunAll(requests, progress, CliRunner.Cancel));

@@ -17,11 +17,11 @@ internal static class EvaluateCommand
         var cmd = new Command("evaluate", "Encode query and database, rank by Hamming distance, write metrics.json and codes") { model, topk, rule, device, outDir };
         cmd.SetAction(p =>
         {
-            var options = FlagErrors.Run(FlagErrors.Evaluate, () => new EvaluateOptions
+            var options = new EvaluateOptions
             {
                 TopK = p.GetValue(topk), Rule = ConfigEnumConverter.Parse<QueryRule>(p.GetValue(rule)!, "evaluation.queryRule"), Device = p.GetValue(device)!,
-            });
-            SpectreProgress.Run(progress => FlagErrors.Run(FlagErrors.Evaluate, () => EvaluatePipeline.Run(p.GetValue(model)!, p.GetValue(outDir)!, options, progress)));
+            };
+            SpectreProgress.Run(progress => EvaluatePipeline.Run(p.GetValue(model)!, p.GetValue(outDir)!, options, progress));
             return 0;
         });
         return cmd;

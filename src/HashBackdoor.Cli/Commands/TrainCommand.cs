@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HashBackdoor.Data;
 using HashBackdoor.Experiments;
+using HashBackdoor.Hashing;
 
 namespace HashBackdoor.Cli.Commands;
 
@@ -50,8 +51,12 @@ internal static class TrainCommand
         };
         cmd.SetAction(p =>
         {
-            // The flags fill the config's typed sections; their checks name config keys, shown here as the flags.
-            var request = FlagErrors.Run(FlagErrors.Train, () =>
+            // The flags fill the config's typed sections; their checks name config keys, shown as the flags (FlagErrors).
+            var request = Request();
+            SpectreProgress.Run(progress => TrainPipeline.Run(request, progress, CliRunner.Cancel));
+            return 0;
+
+            TrainRequest Request()
             {
                 var training = new TrainingConfig
                 {
@@ -73,9 +78,7 @@ internal static class TrainCommand
                     Protocol = new ProtocolOptions { Seed = p.GetValue(protocolSeed), QueryPerClass = p.GetValue(qpc), TrainPerClass = p.GetValue(tpc) },
                     Trainer = training.ToTrainerOptions(p.GetValue(seed)),
                 };
-            });
-            SpectreProgress.Run(progress => FlagErrors.Run(FlagErrors.Train, () => TrainPipeline.Run(request, progress, CliRunner.Cancel)));
-            return 0;
+            }
         });
         return cmd;
     }

@@ -48,7 +48,7 @@ public sealed class OutOfSpaceException : HashBackdoorException
     /// <param name="inner">The system's error.</param>
     /// <param name="atLeast">The size is a lower bound (a writer that cannot be measured without writing).</param>
     public OutOfSpaceException(string path, long neededBytes, long freeBytes, Exception? inner = null, bool atLeast = false)
-        : base($"{path}: no space left on the file system (writing it needs {(atLeast ? "at least " : "")}{neededBytes:N0} bytes, {(freeBytes < 0 ? "an unknown number" : freeBytes.ToString("N0"))} are free in {System.IO.Path.GetDirectoryName(path)}); free some space or choose another --out, then rerun with --resume", inner)
+        : base($"{path}: no space left on the file system (writing it needs {(atLeast ? "at least " : "")}{neededBytes:N0} bytes, {(freeBytes < 0 ? "an unknown number" : freeBytes.ToString("N0"))} are free in {System.IO.Path.GetDirectoryName(path)}); free some space or choose another output folder, then resume the run", inner)
     {
         Path = path;
         NeededBytes = neededBytes;

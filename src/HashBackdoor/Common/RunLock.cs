@@ -36,8 +36,8 @@ public sealed class RunLock : IDisposable
     public bool Shared { get; }
 
     /// <summary>Locks <paramref name="dir"/> (created when missing), exclusively or <paramref name="shared"/>.</summary>
-    /// <exception cref="UsageException">Another process holds the folder (named by <paramref name="flag"/>).</exception>
-    public static RunLock Acquire(string dir, bool shared = false, string flag = "--out")
+    /// <exception cref="UsageException">Another process holds the folder (named by <paramref name="key"/>).</exception>
+    public static RunLock Acquire(string dir, bool shared = false, string key = "outDir")
     {
         string full = Path.GetFullPath(dir);
         bool created = !System.IO.Directory.Exists(full);
@@ -55,7 +55,7 @@ public sealed class RunLock : IDisposable
         catch (IOException e) when (File.Exists(path) && !DiskSpace.IsOutOfSpace(e))
         {
             if (created) TryRemoveEmpty(full);
-            throw new UsageException($"{flag} {dir}: in use by another hashbd process{Holder(full, shared)}; wait for it to finish or choose another folder");
+            throw new UsageException($"{key} {dir}: in use by another hashbd process{Holder(full, shared)}; wait for it to finish or choose another folder");
         }
         catch
         {

@@ -24,10 +24,10 @@ public static class TorchRuntime
         if (name.StartsWith("cuda", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
-                throw new UsageException($"--device {name}: CUDA is not available in this build (libtorch CPU package); use --device cpu");
+                throw new UsageException($"device {name}: CUDA is not available in this build (libtorch CPU package); use cpu");
             return torch.device(name);
         }
-        throw new UsageException($"--device {name}: unknown device (expected cpu, cuda or cuda:N)");
+        throw new UsageException($"device {name}: unknown device (expected cpu, cuda or cuda:N)");
     }
 
     /// <summary>Seeds torch's global generator (weights initialisation, dropout).</summary>

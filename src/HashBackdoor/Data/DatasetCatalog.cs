@@ -26,17 +26,6 @@ public static class DatasetCatalog
     /// <summary>The known spec forms, as listed in the unknown-dataset message.</summary>
     public const string KnownList = "fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR, list:ROOT:FILE";
 
-    /// <summary>All spec forms with a one-line explanation each, for help text.</summary>
-    public static readonly IReadOnlyList<(string Spec, string Meaning)> Forms = new[]
-    {
-        ("fashion-mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist package (default)"),
-        ("mnist:DIR", "MNIST IDX files (train-images-idx3-ubyte[.gz] ...) in DIR"),
-        ("cifar10:DIR", "CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) in DIR"),
-        ("folder:TRAIN_DIR[,TEST_DIR]", "image folders ROOT/<class>/<images>; no TEST_DIR: single pool"),
-        ("list:ROOT:TRAIN_LIST[,TEST_LIST]", "list files 'path l0 .. lC-1', paths relative to ROOT; no TEST_LIST: single pool"),
-        ("synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]", "generated class patterns for tests and benchmarks"),
-    };
-
     /// <summary>Loads the dataset named by <paramref name="spec"/>.</summary>
     /// <exception cref="UsageException">Unknown or malformed spec.</exception>
     /// <exception cref="DataException">Missing or damaged source file (message names the file).</exception>
@@ -62,13 +51,13 @@ public static class DatasetCatalog
             case "synthetic":
                 return LoadSynthetic(spec, RequireArg(spec, arg, "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]"));
             default:
-                throw new UsageException($"--dataset {spec}: unknown dataset (known: {KnownList})");
+                throw new UsageException($"dataset {spec}: unknown dataset (known: {KnownList})");
         }
     }
 
     static string RequireArg(string spec, string? arg, string form)
     {
-        if (string.IsNullOrWhiteSpace(arg)) throw new UsageException($"--dataset {spec}: missing argument (expected {form})");
+        if (string.IsNullOrWhiteSpace(arg)) throw new UsageException($"dataset {spec}: missing argument (expected {form})");
         return arg;
     }
 
@@ -76,7 +65,7 @@ public static class DatasetCatalog
     {
         var parts = arg.Split(',');
         if (parts.Length > 2 || parts.Any(string.IsNullOrWhiteSpace))
-            throw new UsageException($"--dataset {spec}: expected {form}");
+            throw new UsageException($"dataset {spec}: expected {form}");
         return (parts[0], parts.Length == 2 ? parts[1] : null);
     }
 
@@ -108,7 +97,7 @@ public static class DatasetCatalog
     {
         int colon = arg.IndexOf(':');
         if (colon <= 0 || colon == arg.Length - 1)
-            throw new UsageException($"--dataset {spec}: expected list:ROOT:TRAIN_LIST[,TEST_LIST]");
+            throw new UsageException($"dataset {spec}: expected list:ROOT:TRAIN_LIST[,TEST_LIST]");
         string root = arg[..colon];
         var (trainList, testList) = SplitPair(spec, arg[(colon + 1)..], "list:ROOT:TRAIN_LIST[,TEST_LIST]");
         var sums = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -137,13 +126,13 @@ public static class DatasetCatalog
     {
         const string form = "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]";
         var p = arg.Split(':');
-        if (p.Length is < 3 or > 4) throw new UsageException($"--dataset {spec}: expected {form}");
+        if (p.Length is < 3 or > 4) throw new UsageException($"dataset {spec}: expected {form}");
         int Int(string s, string what) =>
             int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
-                ? v : throw new UsageException($"--dataset {spec}: {what} '{s}' is not an integer (expected {form})");
+                ? v : throw new UsageException($"dataset {spec}: {what} '{s}' is not an integer (expected {form})");
         long seed = 0;
         if (p.Length == 4 && !long.TryParse(p[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
-            throw new UsageException($"--dataset {spec}: SEED '{p[3]}' is not an integer (expected {form})");
+            throw new UsageException($"dataset {spec}: SEED '{p[3]}' is not an integer (expected {form})");
         return SyntheticDataset.Create(Int(p[0], "N_PER_CLASS"), Int(p[1], "CLASSES"), Int(p[2], "SIZE"), seed, spec);
     }
 }

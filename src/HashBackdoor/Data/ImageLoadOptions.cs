@@ -18,8 +18,8 @@ public sealed record ImageLoadOptions
 
     internal void Validate()
     {
-        if (Channels != 1 && Channels != 3) throw new UsageException($"--channels {Channels}: must be 1 (grey) or 3 (RGB)");
-        if (Width is { } w && (w < 1 || w > MaxSide)) throw new UsageException($"--image-width {w}: must be 1..{MaxSide}");
-        if (Height is { } h && (h < 1 || h > MaxSide)) throw new UsageException($"--image-height {h}: must be 1..{MaxSide}");
+        if (Channels != 1 && Channels != 3) throw new UsageException($"channels {Channels}: must be 1 (grey) or 3 (RGB)");
+        if (Width is { } w && (w < 1 || w > MaxSide)) throw new UsageException($"width {w}: must be 1..{MaxSide}");
+        if (Height is { } h && (h < 1 || h > MaxSide)) throw new UsageException($"height {h}: must be 1..{MaxSide}");
     }
 }

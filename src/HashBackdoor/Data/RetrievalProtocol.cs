@@ -70,8 +70,8 @@ public static class RetrievalProtocol
     /// means a single pool held in <paramref name="trainPrimary"/>.</summary>
     internal static Indices Plan(int[] trainPrimary, int[]? testPrimary, IReadOnlyList<string> classNames, ProtocolOptions o)
     {
-        if (o.QueryPerClass < 1) throw new UsageException($"--query-per-class {o.QueryPerClass}: must be at least 1");
-        if (o.TrainPerClass < 1) throw new UsageException($"--train-per-class {o.TrainPerClass}: must be at least 1");
+        if (o.QueryPerClass < 1) throw new UsageException($"protocol.queryPerClass {o.QueryPerClass}: must be at least 1");
+        if (o.TrainPerClass < 1) throw new UsageException($"protocol.trainPerClass {o.TrainPerClass}: must be at least 1");
         if (o.ValidationPerClass < 0) throw new UsageException($"protocol.validationPerClass {o.ValidationPerClass}: must be at least 0");
         int c = classNames.Count;
         bool pool = testPrimary is null;
@@ -84,14 +84,14 @@ public static class RetrievalProtocol
             if (pool)
             {
                 if (byClassQ[k].Count < (long)o.QueryPerClass + o.TrainPerClass + o.ValidationPerClass)
-                    throw new UsageException($"--query-per-class {o.QueryPerClass} + --train-per-class {o.TrainPerClass}{(o.ValidationPerClass > 0 ? $" + protocol.validationPerClass {o.ValidationPerClass}" : "")}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the pool (single-pool dataset: queries, training and validation images are drawn from it without overlap)");
+                    throw new UsageException($"protocol.queryPerClass {o.QueryPerClass} + protocol.trainPerClass {o.TrainPerClass}{(o.ValidationPerClass > 0 ? $" + protocol.validationPerClass {o.ValidationPerClass}" : "")}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the pool (single-pool dataset: queries, training and validation images are drawn from it without overlap)");
             }
             else
             {
                 if (byClassQ[k].Count < o.QueryPerClass)
-                    throw new UsageException($"--query-per-class {o.QueryPerClass}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the test split");
+                    throw new UsageException($"protocol.queryPerClass {o.QueryPerClass}: class '{classNames[k]}' (label {k}) has only {byClassQ[k].Count} images in the test split");
                 if (byClassT[k].Count < o.TrainPerClass)
-                    throw new UsageException($"--train-per-class {o.TrainPerClass}: class '{classNames[k]}' (label {k}) has only {byClassT[k].Count} images in the training split");
+                    throw new UsageException($"protocol.trainPerClass {o.TrainPerClass}: class '{classNames[k]}' (label {k}) has only {byClassT[k].Count} images in the training split");
                 if (byClassT[k].Count < (long)o.TrainPerClass + o.ValidationPerClass)
                     throw new UsageException($"protocol.validationPerClass {o.ValidationPerClass}: class '{classNames[k]}' (label {k}) has only {byClassT[k].Count} images in the training split for {o.TrainPerClass} training + {o.ValidationPerClass} validation images");
             }

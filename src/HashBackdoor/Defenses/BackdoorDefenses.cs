@@ -1,51 +1,41 @@
+using System.Text.Json.Nodes;
+
 namespace HashBackdoor.Defenses;
 
 /// <summary>
-/// Registry of defenses by name: one line per defense (a defense with a variant, such as the feature space it inspects,
-/// has one line per variant). Names are case-insensitive. Built in: spectral, spectral-codes, activation-clustering,
-/// activation-clustering-codes, fine-tuning, fine-pruning, strip, neural-cleanse.
+/// Registry of defenses by name (an <see cref="ExtensionRegistry{T}"/>, the same mechanism as the attacks'): one line
+/// per defense here, since a defense with a variant (the feature space it inspects) has one name per variant; other
+/// assemblies add theirs with <see cref="Registry"/> (Register, Discover). Names are case-insensitive. Built in:
+/// spectral, spectral-codes, activation-clustering, activation-clustering-codes, fine-tuning, fine-pruning, strip,
+/// neural-cleanse.
 /// </summary>
 public static class BackdoorDefenses
 {
-    private static readonly object Gate = new();
-    private static readonly List<(string Name, Func<IDefense> Create)> Ordered = new()
+    /// <summary>The registry, built-in defenses first in the order below.</summary>
+    public static readonly ExtensionRegistry<IDefense> Registry = Create();
+
+    private static ExtensionRegistry<IDefense> Create()
     {
-        ("spectral", () => new SpectralSignatureDefense(FeatureSpace.Penultimate)),
-        ("spectral-codes", () => new SpectralSignatureDefense(FeatureSpace.Codes)),
-        ("activation-clustering", () => new ActivationClusteringDefense(FeatureSpace.Penultimate)),
-        ("activation-clustering-codes", () => new ActivationClusteringDefense(FeatureSpace.Codes)),
-        ("fine-tuning", () => new FineTuningDefense()),
-        ("fine-pruning", () => new FinePruningDefense()),
-        ("strip", () => new StripDefense()),
-        ("neural-cleanse", () => new NeuralCleanseDefense()),
-    };
+        var r = new ExtensionRegistry<IDefense>("defense", "defense", d => d.Name);
+        r.Register("spectral", () => new SpectralSignatureDefense(FeatureSpace.Penultimate));
+        r.Register("spectral-codes", () => new SpectralSignatureDefense(FeatureSpace.Codes));
+        r.Register("activation-clustering", () => new ActivationClusteringDefense(FeatureSpace.Penultimate));
+        r.Register("activation-clustering-codes", () => new ActivationClusteringDefense(FeatureSpace.Codes));
+        r.Register("fine-tuning", () => new FineTuningDefense());
+        r.Register("fine-pruning", () => new FinePruningDefense());
+        r.Register("strip", () => new StripDefense());
+        r.Register("neural-cleanse", () => new NeuralCleanseDefense());
+        return r;
+    }
 
     /// <summary>Registered names, built-in ones first in the order above.</summary>
-    public static IReadOnlyList<string> Names
-    {
-        get { lock (Gate) return Ordered.Select(e => e.Name).ToArray(); }
-    }
+    public static IReadOnlyList<string> Names => Registry.Names;
 
-    /// <summary>A new instance of the defense called <paramref name="name"/> (case-insensitive).</summary>
+    /// <summary>A new instance of the defense called <paramref name="name"/> (case-insensitive), its settings bound from
+    /// <paramref name="settings"/> (null: its defaults).</summary>
     /// <exception cref="UsageException">Unknown name; the message lists the known ones.</exception>
-    public static IDefense Create(string name)
-    {
-        Func<IDefense>? factory;
-        lock (Gate) factory = Ordered.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)).Create;
-        if (factory is null) throw new UsageException($"--defense {name}: unknown defense (known: {string.Join(", ", Names)})");
-        return factory();
-    }
+    public static IDefense Create(string name, JsonNode? settings = null) => Registry.Create(name, settings);
 
     /// <summary>Registers (or replaces) a defense under <paramref name="name"/>.</summary>
-    public static void Register(string name, Func<IDefense> factory)
-    {
-        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a defense needs a name", nameof(name));
-        ArgumentNullException.ThrowIfNull(factory);
-        lock (Gate)
-        {
-            int i = Ordered.FindIndex(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
-            if (i >= 0) Ordered[i] = (name, factory);
-            else Ordered.Add((name, factory));
-        }
-    }
+    public static void Register(string name, Func<IDefense> factory) => Registry.Register(name, factory);
 }

@@ -87,9 +87,9 @@ public sealed record DefenseInputs
     public void Require(DefenseNeeds needs, string defense)
     {
         if (needs.HasFlag(DefenseNeeds.PoisonSet) && (PoisonIndices is null || PoisonedImages is null))
-            throw new UsageException($"--defense {defense}: needs the poisoned training set with its true poison indices, which this run does not provide");
+            throw new UsageException($"defense {defense}: needs the poisoned training set with its true poison indices, which this run does not provide");
         if (needs.HasFlag(DefenseNeeds.Trigger) && Trigger is null)
-            throw new UsageException($"--defense {defense}: needs the attack's trigger, which this run does not provide");
+            throw new UsageException($"defense {defense}: needs the attack's trigger, which this run does not provide");
         if (PoisonIndices is not null && PoisonedImages is not null && PoisonedImages.shape[0] != PoisonIndices.Length)
             throw new ArgumentException($"{PoisonedImages.shape[0]} poisoned images for {PoisonIndices.Length} poison indices");
     }
@@ -128,7 +128,7 @@ public sealed record DefenseInputs
             var augmentable = tensor(rows.Select(r => !r).ToArray()).DetachFromDisposeScope();
             return (set, new TrainingSetPlan { Augmentable = augmentable });
         }
-        if (Trigger is null) throw new UsageException("--defense: the run's poison set pastes its trigger after augmentation, but the trigger is missing");
+        if (Trigger is null) throw new UsageException("defense: the run's poison set pastes its trigger after augmentation, but the trigger is missing");
         var mask = tensor(rows).DetachFromDisposeScope();
         var trigger = Trigger;
         return (set, new TrainingSetPlan

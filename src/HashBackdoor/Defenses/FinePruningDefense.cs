@@ -56,7 +56,7 @@ public sealed class FinePruningDefense : IDefense
             if (m is Conv2d c) { conv = c; norm = null; }
             else if (m is BatchNorm2d b && conv is not null && norm is null && b.weight is not null && b.weight.shape[0] == conv.weight!.shape[0]) norm = b;
         }
-        if (conv is null) throw new UsageException($"--defense fine-pruning: the {model.Spec.Architecture} model has no convolution");
+        if (conv is null) throw new UsageException($"defense fine-pruning: the {model.Spec.Architecture} model has no convolution");
         return (conv, norm);
     }
 
@@ -118,7 +118,8 @@ public sealed class FinePruningDefense : IDefense
         norm?.bias?.index_fill_(0, idx, 0);
     }
 
-    /// <summary>Defender-side mAP (%) on its clean subset: first half as queries against the second half (R = all).</summary>
+    /// <summary>Defender-side mAP (%) on its clean subset: first half as queries against the second half (R = all),
+    /// tie-aware, so the pruning ratio chosen does not depend on the order of the defender's images.</summary>
     internal static double ValidationMap(HashModel model, DefenseInputs inputs, long[] clean, Device device)
     {
         int half = clean.Length / 2;
@@ -126,7 +127,7 @@ public sealed class FinePruningDefense : IDefense
         using var db = inputs.Train.Subset(clean.Skip(half).ToArray());
         var qc = RetrievalCheck.Codes(model, q.Images, device);
         var dc = RetrievalCheck.Codes(model, db.Images, device);
-        var map = RetrievalMetrics.MeanAveragePrecision(new HammingIndex(dc), qc, CodeConversion.ToLabelSets(q.Labels),
+        var map = TieAwareMetrics.MeanAveragePrecision(new HammingIndex(dc), qc, CodeConversion.ToLabelSets(q.Labels),
             CodeConversion.ToLabelSets(db.Labels), dc.Count, QueryRule.Zero);
         return map.Percent;
     }

@@ -162,7 +162,7 @@ public sealed class NeuralCleanseDefense : IDefense
             try { anchorRows.Add(AnchorCode.Compute(codes, pool.Labels, c)); }
             catch (UsageException) { present = present.Where(x => x != c).ToArray(); }
         }
-        if (present.Length < 3) throw new UsageException($"--defense {Name}: the clean pool covers {present.Length} classes; the MAD needs at least 3");
+        if (present.Length < 3) throw new UsageException($"defense {Name}: the clean pool covers {present.Length} classes; the MAD needs at least 3");
         using var anchors = stack(anchorRows, 0);
         foreach (var a in anchorRows) a.Dispose();
         var reversed = Reverse(inputs.Victim, pool.Images, anchors, context.StreamSeed(42), context.Device,
@@ -200,6 +200,9 @@ public sealed class NeuralCleanseDefense : IDefense
         bool[] isTarget = present.Select(c => c == inputs.TargetClass).ToArray();
         // Class-level ROC AUC: a smaller mask is more suspicious; the target is the single positive.
         result.Figures[DefenseFigures.DetectionAuc] = t < 0 ? double.NaN : DetectionMetrics.RocAuc(norms.Select(v => -v).ToArray(), isTarget);
+        if (t >= 0)
+            result.Detection = new DetectionScores(norms.Select(v => -v).ToArray(), isTarget, present.Select(c => (long)c).ToArray(),
+                "classes: item = class index; positive = the attack's target class; score = minus the L1 norm of the reversed mask used").Checked();
         result.Figures["targetAnomalyIndex"] = t < 0 ? double.NaN : index[t];
         result.Figures["targetFlagged"] = t >= 0 && flagged[t] ? 1 : 0;
         result.Figures["targetSmallestMask"] = t >= 0 && norms[t] == norms.Min() ? 1 : 0;

@@ -159,6 +159,8 @@ public sealed class StripDefense : IDefense
         var scatterScore = negScatter.Concat(trigScores.Scatter).Select(v => -v).ToArray();
         var entropyScore = negEntropy.Concat(trigScores.Entropy).Select(v => -v).ToArray();
         result.Figures[DefenseFigures.DetectionAuc] = DetectionMetrics.RocAuc(scatterScore, labels);
+        result.Detection = new DetectionScores(scatterScore, labels, nonTargetRows.Concat(nonTargetRows).ToArray(),
+            "query rows: the non-target queries clean (negatives), then the same rows with the trigger (positives); score = minus the code scatter under blending").Checked();
         result.Figures["tprAt5PercentFpr"] = DetectionMetrics.TprAtFpr(scatterScore, labels, 0.05).Tpr;
         result.Figures["detectionAucEntropy"] = DetectionMetrics.RocAuc(entropyScore, labels);
         result.Figures["tprAt5PercentFprEntropy"] = DetectionMetrics.TprAtFpr(entropyScore, labels, 0.05).Tpr;
@@ -176,8 +178,7 @@ public sealed class StripDefense : IDefense
 
         var (clean, triggered) = RetrievalCheck.Evaluate(inputs.Victim, inputs, device);
         RetrievalCheck.Report(result, DefenseFigures.MapBefore, DefenseFigures.TMapBefore, (clean, triggered));
-        result.Figures[DefenseFigures.MapAfter] = Refuse(clean, refusedClean).Percent;
-        result.Figures[DefenseFigures.TMapAfter] = triggered is null ? double.NaN : Refuse(triggered, refusedTrig).Percent;
+        RetrievalCheck.Report(result, DefenseFigures.MapAfter, DefenseFigures.TMapAfter, (Refuse(clean, refusedClean), triggered is null ? null : Refuse(triggered, refusedTrig)));
         result.Series["scatterCleanQueries"] = cleanScores.Scatter;
         result.Series["scatterTriggeredQueries"] = trigScores.Scatter;
         context.Log?.Invoke($"{Name}: AUC {result.Figures[DefenseFigures.DetectionAuc]:F3}, TPR@5%FPR {result.Figures["tprAt5PercentFpr"]:F3}, refused triggered {result.Figures["refusedTriggered"]:P1}, clean {result.Figures["refusedClean"]:P1}");
@@ -185,10 +186,14 @@ public sealed class StripDefense : IDefense
         return result;
     }
 
-    /// <summary>The same mAP with refused queries counted as AP 0 (they get no results).</summary>
-    internal static MapResult Refuse(MapResult map, bool[] refused)
+    /// <summary>The same mAP with refused queries counted as AP 0 (they get no results, and still count under the skip
+    /// rule: a refusal is the defense's answer, not a missing one). Tie-aware: such a query has E[AP] 0 and "hit"
+    /// probability 1; the database-order figure likewise.</summary>
+    internal static TieAwareMap Refuse(TieAwareMap map, bool[] refused)
     {
-        var aps = map.AveragePrecisions.Select((ap, i) => refused[i] ? 0.0 : ap).ToArray();
-        return MapResult.FromAveragePrecisions(aps, map.R, map.Rule);
+        var aps = map.ExpectedAveragePrecisions.Select((ap, i) => refused[i] ? 0.0 : ap).ToArray();
+        var hits = map.HitProbabilities.Select((h, i) => refused[i] ? 1.0 : h).ToArray();
+        var orderAps = map.DatabaseOrder.AveragePrecisions.Select((ap, i) => refused[i] ? 0.0 : ap).ToArray();
+        return TieAwareMap.From(aps, hits, map.R, map.Rule, MapResult.FromAveragePrecisions(orderAps, map.R, map.Rule));
     }
 }

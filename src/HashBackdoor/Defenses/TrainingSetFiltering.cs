@@ -31,13 +31,16 @@ internal static class TrainingSetFiltering
     {
         var poison = inputs.PoisonMask();
         result.Figures[DefenseFigures.DetectionAuc] = DetectionMetrics.RocAuc(scores, poison);
+        result.Detection = new DetectionScores(scores.ToArray(), poison.ToArray(), Enumerable.Range(0, scores.Length).Select(i => (long)i).ToArray(),
+            "training images: item i is row i of the protocol's training split; positive = poisoned (the true poison indices)").Checked();
         var inTarget = Enumerable.Range(0, classes.Length).Where(i => classes[i] == inputs.TargetClass).ToArray();
         result.Figures["detectionAucTargetClass"] = DetectionMetrics.RocAuc(inTarget.Select(i => scores[i]).ToArray(), inTarget.Select(i => poison[i]).ToArray());
         var (tpr, fpr) = DetectionMetrics.Rates(flagged, poison);
         result.Figures["tpr"] = tpr;
         result.Figures["fpr"] = fpr;
         int removed = flagged.Count(f => f);
-        result.Figures["removed"] = removed;
+        result.Figures[DefenseFigures.Removed] = removed;
+        result.Figures[DefenseFigures.TrainingImages] = flagged.Length;
         result.Figures["poisonsRemoved"] = flagged.Where((f, i) => f && poison[i]).Count();
         result.Figures["poisons"] = poison.Count(p => p);
         var table = new List<OrderedDictionary<string, double>>();

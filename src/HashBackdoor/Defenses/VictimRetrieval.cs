@@ -12,7 +12,7 @@ public sealed class VictimRetrieval
 {
     private readonly object gate = new();
     private BinaryCodes? databaseCodes;
-    private (MapResult Clean, MapResult? Triggered)? scores;
+    private (TieAwareMap Clean, TieAwareMap? Triggered)? scores;
 
     /// <summary>An empty cache (everything computed on first use).</summary>
     public VictimRetrieval()
@@ -23,12 +23,6 @@ public sealed class VictimRetrieval
     /// the experiment from the same model and database).</summary>
     public VictimRetrieval(BinaryCodes? databaseCodes) => this.databaseCodes = databaseCodes;
 
-    /// <summary>Whether the database codes came from outside (not yet computed here).</summary>
-    public bool HasDatabaseCodes
-    {
-        get { lock (gate) return databaseCodes is not null; }
-    }
-
     /// <summary>The victim's database codes, computed by <paramref name="encode"/> on first use.</summary>
     public BinaryCodes DatabaseCodes(Func<BinaryCodes> encode)
     {
@@ -36,7 +30,7 @@ public sealed class VictimRetrieval
     }
 
     /// <summary>The victim's before-figures, computed by <paramref name="evaluate"/> on first use.</summary>
-    public (MapResult Clean, MapResult? Triggered) Scores(Func<(MapResult, MapResult?)> evaluate)
+    public (TieAwareMap Clean, TieAwareMap? Triggered) Scores(Func<(TieAwareMap, TieAwareMap?)> evaluate)
     {
         lock (gate) return scores ??= evaluate();
     }

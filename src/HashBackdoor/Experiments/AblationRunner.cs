@@ -41,12 +41,12 @@ public static class AblationRunner
     public static (string Name, string[] Values) ParseVary(string vary)
     {
         int eq = vary.IndexOf('=');
-        if (eq <= 0) throw new UsageException($"--vary {vary}: expected NAME=V1,V2,... (names: {string.Join(", ", Settings.Keys)})");
+        if (eq <= 0) throw new UsageException($"vary {vary}: expected NAME=V1,V2,... (names: {string.Join(", ", Settings.Keys)})");
         string name = vary[..eq].Trim();
-        if (!Settings.ContainsKey(name)) throw new UsageException($"--vary {name}: unknown setting (known: {string.Join(", ", Settings.Keys)})");
+        if (!Settings.ContainsKey(name)) throw new UsageException($"vary {name}: unknown setting (known: {string.Join(", ", Settings.Keys)})");
         var values = vary[(eq + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (values.Length == 0) throw new UsageException($"--vary {vary}: no values given");
-        if (values.Distinct().Count() != values.Length) throw new UsageException($"--vary {vary}: a value is listed twice");
+        if (values.Length == 0) throw new UsageException($"vary {vary}: no values given");
+        if (values.Distinct().Count() != values.Length) throw new UsageException($"vary {vary}: a value is listed twice");
         return (name, values);
     }
 
@@ -55,7 +55,7 @@ public static class AblationRunner
     public static ExperimentConfig ScoredOn(ExperimentConfig baseConfig, QuerySet queries)
     {
         if (queries == QuerySet.Validation && baseConfig.Protocol.ValidationPerClass <= 0)
-            throw new UsageException("protocol.validationPerClass: the config has no validation queries, which hashbd ablate scores on by default; set it (e.g. 100) or pass --queries test");
+            throw new UsageException("protocol.validationPerClass: the config has no validation queries, which hashbd ablate scores on by default; set it (e.g. 100) or set scoredOn to test");
         return baseConfig with { Evaluation = baseConfig.Evaluation with { Queries = queries } };
     }
 
@@ -69,7 +69,7 @@ public static class AblationRunner
         // Validate every variant before any training.
         var configs = values.Select(v => (Value: v, Config: Settings[name](baseConfig, v).Validate())).ToList();
         var context = RunContext.For(baseConfig.Device, progress, cancel);
-        RunKinds.RequireOutputFolder(outDir, "--out", RunKind.Ablation);
+        RunKinds.RequireOutputFolder(outDir, "outDir", RunKind.Ablation);
         using var runLock = RunLock.Acquire(outDir);
         AtomicFile.SweepTemporaryFiles(outDir);
         string? shared = AttackOnly.Contains(name) ? Path.Combine(outDir, "shared-models") : null;
@@ -112,12 +112,12 @@ public static class AblationRunner
     }
 
     private static int Int(string v, string name) =>
-        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : throw new UsageException($"--vary {name}: '{v}' is not an integer");
+        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : throw new UsageException($"vary {name}: '{v}' is not an integer");
 
     private static double Num(string v, string name) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : throw new UsageException($"--vary {name}: '{v}' is not a number");
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : throw new UsageException($"vary {name}: '{v}' is not a number");
 
     /// <summary>eps as "8/255" (grey levels) or a fraction such as 0.0314, read by the config's own parser
     /// (<see cref="PixelBudget"/>).</summary>
-    public static double Eps(string v) => PixelBudget.Parse(v, "--vary eps");
+    public static double Eps(string v) => PixelBudget.Parse(v, "vary eps");
 }

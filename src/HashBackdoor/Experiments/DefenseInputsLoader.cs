@@ -74,9 +74,9 @@ public static class DefenseInputsLoader
     public static (RunFolder Folder, ResolvedConfig Resolved) Open(string runDir)
     {
         TorchRuntime.Configure();
-        if (!Directory.Exists(runDir)) throw new UsageException($"--run {runDir}: folder not found");
+        if (!Directory.Exists(runDir)) throw new UsageException($"runDir {runDir}: folder not found");
         var folder = new RunFolder(Path.GetFullPath(runDir));
-        if (!folder.HoldsExperiment) throw new DataException(folder.ResolvedConfigPath, "not found: --run must be a folder written by hashbd experiment");
+        if (!folder.HoldsExperiment) throw new DataException(folder.ResolvedConfigPath, "not found: runDir must be the output folder of an experiment");
         return (folder, folder.ReadResolvedConfig());
     }
 
@@ -100,13 +100,13 @@ public static class DefenseInputsLoader
         var device = TorchRuntime.ParseDevice(selection.Device);
         var config = resolved.Config;
         long seed = selection.Seed ?? config.Seeds[0];
-        if (!config.Seeds.Contains(seed)) throw new UsageException($"--seed {seed}: the run has seeds {string.Join(", ", config.Seeds)}");
+        if (!config.Seeds.Contains(seed)) throw new UsageException($"seed {seed}: the run has seeds {string.Join(", ", config.Seeds)}");
         int target = selection.Target ?? config.Targets[0];
-        if (!config.Targets.Contains(target)) throw new UsageException($"--target {target}: the run has targets {string.Join(", ", config.Targets)}");
+        if (!config.Targets.Contains(target)) throw new UsageException($"target {target}: the run has targets {string.Join(", ", config.Targets)}");
         string method = selection.Method ?? (config.Methods.Contains("ciba") ? "ciba" : config.Methods[^1]);
         bool clean = method == RunFolder.CleanMethod;
         if (!clean && !config.Methods.Contains(method))
-            throw new UsageException($"--method {method}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
+            throw new UsageException($"method {method}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
 
         string modelPath = clean ? RunFolder.ModelFileIn(folder.CleanModelDir(seed)) : folder.ModelPath(seed, target, method);
         string triggerPath = folder.TriggerPath(seed, target);

@@ -40,13 +40,13 @@ public static class DefenseMatrixRunner
         var methods = request.Methods ?? (settings.CleanControl ? new[] { RunFolder.CleanMethod }.Concat(config.Methods).ToList() : config.Methods);
         foreach (var m in methods)
             if (m != RunFolder.CleanMethod && !config.Methods.Contains(m))
-                throw new UsageException($"--method {m}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
+                throw new UsageException($"methods {m}: the run has methods {string.Join(", ", config.Methods)} (or clean)");
         var targets = request.Targets ?? config.Targets;
         foreach (var t in targets)
-            if (!config.Targets.Contains(t)) throw new UsageException($"--target {t}: the run has targets {string.Join(", ", config.Targets)}");
+            if (!config.Targets.Contains(t)) throw new UsageException($"targets {t}: the run has targets {string.Join(", ", config.Targets)}");
         var seeds = request.Seeds ?? config.Seeds;
         foreach (var s in seeds)
-            if (!config.Seeds.Contains(s)) throw new UsageException($"--seed {s}: the run has seeds {string.Join(", ", config.Seeds)}");
+            if (!config.Seeds.Contains(s)) throw new UsageException($"seeds {s}: the run has seeds {string.Join(", ", config.Seeds)}");
 
         var todo = (from seed in seeds from method in methods from target in targets
                     let missing = MissingCells(folder, defenses, seed, target, method)
@@ -182,6 +182,7 @@ public static class DefenseMatrixRunner
             {
                 Method = method, Defense = defense, Seed = seed, Target = target, Seconds = seconds,
                 MapAfter = F(DefenseFigures.MapAfter), TMapAfter = F(DefenseFigures.TMapAfter), DetectionAuc = F(DefenseFigures.DetectionAuc),
+                Removed = F(DefenseFigures.Removed), TrainingImages = F(DefenseFigures.TrainingImages),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
@@ -208,10 +209,10 @@ public static class DefenseMatrixRunner
         {
             foreach (var name in retrain)
                 if (!BackdoorDefenses.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
-                    throw new UsageException($"--retrain {name}: unknown defense (known: {string.Join(", ", BackdoorDefenses.Names)})");
+                    throw new UsageException($"retrain {name}: unknown defense (known: {string.Join(", ", BackdoorDefenses.Names)})");
             settings = settings with { Retrain = retrain };
         }
-        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (run hashbd experiment --resume first)");
+        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (resume it first)");
         using var split = DefenseInputsLoader.LoadSplit(resolved);
         var (ran, skipped) = Run(folder, resolved, request with { Defenses = defenses, Settings = settings }, context, split);
         context.Log($"defense matrix: {ran} defense run(s) done, {skipped} already in the folder");
@@ -226,11 +227,11 @@ public static class DefenseMatrixRunner
     public static ExperimentResults RewriteReports(RunFolder folder, ResolvedConfig resolved, ProtocolSplit split, RunContext context)
     {
         var config = resolved.Config;
-        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (run hashbd experiment --resume first)");
+        if (!File.Exists(folder.ResultsJsonPath)) throw new DataException(folder.ResultsJsonPath, "not found: the experiment has not finished (resume it first)");
         ExperimentResults results;
         try
         {
-            results = JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(folder.ResultsJsonPath), RunRecord.Json)
+            results = JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(folder.ResultsJsonPath), ExperimentResults.Json)
                 ?? throw new DataException(folder.ResultsJsonPath, "empty results");
         }
         catch (JsonException e)
@@ -244,11 +245,11 @@ public static class DefenseMatrixRunner
         return results;
     }
 
-    /// <summary>The names with "all" expanded; an unknown name is a one-line <see cref="UsageException"/> naming --defense.</summary>
+    /// <summary>The names with "all" expanded; an unknown name is a one-line <see cref="UsageException"/> naming the defense.</summary>
     public static IReadOnlyList<string> Validated(IEnumerable<string> names)
     {
         var list = names.ToList();
-        if (list.Count == 0) throw new UsageException("--defense: at least one defense is needed");
+        if (list.Count == 0) throw new UsageException("defenses: at least one defense is needed");
         foreach (var n in list)
             if (!n.Equals(ExperimentConfig.AllDefenses, StringComparison.OrdinalIgnoreCase))
                 BackdoorDefenses.Create(n); // unknown name: one line listing the known ones

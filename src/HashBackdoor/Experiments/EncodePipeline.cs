@@ -9,9 +9,9 @@ public static class EncodePipeline
 
     public static string Run(string modelDir, string split, string outFile, string device, IRunProgress progress)
     {
-        if (!Splits.Contains(split)) throw new UsageException($"--split {split}: unknown split (query, database, train)");
-        if (!outFile.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {outFile}: the output must be a .npy file");
-        OutputLocation.RequireWritableFile(outFile, "--out");
+        if (!Splits.Contains(split)) throw new UsageException($"split {split}: unknown split (query, database, train)");
+        if (!outFile.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"outFile {outFile}: the output must be a .npy file");
+        OutputLocation.RequireWritableFile(outFile, "outFile");
         using var run = LoadedRun.Open(modelDir, device);
         var set = split switch { "query" => run.Split.Query, "database" => run.Split.Database, _ => run.Split.Train };
         var enc = EvaluatePipeline.Encode(run.Model, set, progress, $"encode {split}");

@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace HashBackdoor.Experiments;
 
 /// <summary>
-/// Encodes the query and database splits of a run folder's protocol with its model, ranks by Hamming distance (ties in
-/// database order) and writes metrics.json with the protocol beside the numbers, plus the codes and labels as .npy
+/// Encodes the query and database splits of a run folder's protocol with its model, ranks by Hamming distance and writes
+/// metrics.json (tie-aware figures, with the database-order ones under "databaseOrder") with the protocol beside the numbers, plus the codes and labels as .npy
 /// (uint8, FAISS binary layout for codes, multi-hot for labels).
 /// </summary>
 public static class EvaluatePipeline
@@ -17,7 +17,7 @@ public static class EvaluatePipeline
     public static RetrievalReport Run(string modelDir, string outDir, EvaluateOptions options, IRunProgress progress)
     {
         if (options.TopK < 1) throw new UsageException($"evaluation.topK {options.TopK}: must be at least 1");
-        RunKinds.RequireOutputFolder(outDir, "--out", RunKind.Evaluation, RunKind.Train);
+        RunKinds.RequireOutputFolder(outDir, "outDir", RunKind.Evaluation, RunKind.Train);
         var sw = Stopwatch.StartNew();
         using var run = LoadedRun.Open(modelDir, options.Device);
         var query = Encode(run.Model, run.Split.Query, progress, "encode queries");
@@ -29,14 +29,23 @@ public static class EvaluatePipeline
         }
         var metrics = new Dictionary<string, object?>
         {
+            ["ranking"] = ProtocolDescription.RankingText,
             ["mAP"] = Math.Round(report.Map.Percent, 4),
             ["R"] = report.Map.R,
             ["queryRule"] = RuleName(report.Map.Rule),
-            ["queriesCounted"] = report.Map.QueriesCounted,
+            ["queriesCounted"] = Math.Round(report.Map.ExpectedQueriesCounted, 4),
             ["queriesTotal"] = report.Map.QueriesTotal,
             ["mAPOtherRule"] = Math.Round(report.MapOtherRule.Percent, 4),
             ["otherRule"] = RuleName(report.MapOtherRule.Rule),
             ["precisionAtK"] = report.PrecisionAtK.ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value * 100, 4)),
+            ["databaseOrder"] = new Dictionary<string, object?>
+            {
+                ["note"] = ProtocolDescription.DatabaseOrderText,
+                ["mAP"] = Math.Round(report.Map.DatabaseOrder.Percent, 4),
+                ["queriesCounted"] = report.Map.DatabaseOrder.QueriesCounted,
+                ["mAPOtherRule"] = Math.Round(report.MapOtherRule.DatabaseOrder.Percent, 4),
+                ["precisionAtK"] = report.PrecisionAtKDatabaseOrder.ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value * 100, 4)),
+            },
             ["precisionWithinRadius2"] = Math.Round(report.RadiusTwo.Percent, 4),
             ["queriesWithinRadius2"] = report.RadiusTwo.QueriesWithinRadius,
             ["prCurve"] = report.Curve.Precision.Select((p, r) => new { radius = r, precision = Math.Round(p * 100, 4), recall = Math.Round(report.Curve.Recall[r] * 100, 4) }).ToArray(),

@@ -52,11 +52,13 @@ public sealed class ExperimentRunner
     /// second process is refused); temporary files a killed run left behind are removed.</summary>
     public ExperimentResults Run(bool resume)
     {
-        RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
+        RunKinds.RequireOutputFolder(folder.Root, "outDir", RunKind.Experiment);
         using var runLock = folder.Lock();
         TorchRuntime.Configure();
         folder.CheckResume(config, resume);
-        using var executor = UnitExecutor.Open(config, folder, context);
+        // Recorded under RUN/sessions/ so that results.json gives the whole run's wall time, not only this session's.
+        using var session = RunSessions.Start(folder.Root, "experiment");
+        using var executor = UnitExecutor.Open(config, folder, context, session);
         var graph = ExperimentGraph.Of(config);
         context.Log($"dataset {executor.Split.Name}: train {executor.Split.Train.Count}, query {executor.Split.Query.Count}, database {executor.Split.Database.Count}; "
             + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)"
@@ -71,6 +73,7 @@ public sealed class ExperimentRunner
             }
         }
         context.Log($"report: {folder.ReportHtmlPath}");
+        session.Finish();
         return executor.Results!;
     }
 }
@@ -111,7 +114,7 @@ internal sealed class ExperimentSteps
 
     /// <summary>The clean model with triggered queries (what the patch alone achieves), with the trigger's own effect on
     /// the surrogate (a control: a targeted adversarial patch moves codes toward the anchor); recorded in the folder.</summary>
-    internal RunResult ScoreClean(HashModel clean, EncodedDatabase scores, ImageDataset triggered, PatchTrigger trigger, HashModel surrogate, Tensor anchor,
+    internal RunResult ScoreClean(HashModel clean, ModelCodes scores, ImageDataset triggered, PatchTrigger trigger, HashModel surrogate, Tensor anchor,
         ProtocolSplit split, long seed, int target) =>
         folder.WriteResult(Score(clean, scores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0) with
         {
@@ -125,7 +128,7 @@ internal sealed class ExperimentSteps
         var sw = Stopwatch.StartNew();
         using var poison = Poison(method, split.Train, trigger, surrogate, target, seed);
         using var victim = TrainedModel(spec, trainOptions, poison.Dataset, folder.ModelDir(seed, target, method), $"seed {seed} target {target} {method} victim", poison.Plan);
-        var scores = EncodedDatabase.Of(victim, split, config.Queries(split), seed, target, method, this);
+        var scores = ModelCodes.Of(victim, split, config.Queries(split), seed, target, method, this);
         using var perturbed = poison.Originals.add(poison.Perturbations).clamp(0, 1);
         return folder.WriteResult(Score(victim, scores, triggered, trigger, split, seed, target, method, sw.Elapsed.TotalSeconds) with
         {
@@ -144,7 +147,7 @@ internal sealed class ExperimentSteps
     /// training codes); the adversarial images and their codes are written to the method's folder. mAP and the chance
     /// level are the clean model's (the attack does not change the model); the budget row measures the perturbation.
     /// </summary>
-    internal RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, EncodedDatabase cleanScores, RunResult cleanRun,
+    internal RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, ModelCodes cleanScores, RunResult cleanRun,
         ImageDataset triggered, ProtocolSplit split, long seed, int target)
     {
         var sw = Stopwatch.StartNew();
@@ -165,45 +168,37 @@ internal sealed class ExperimentSteps
         using var adversarial = new ImageDataset($"{name} adversarial queries", result.Adversarial.clone(), triggered.Labels.clone(), split.ClassNames);
         var codes = Encode(clean, adversarial, $"{name} adversarial queries", folder.CodesPath(seed, target, name, CodeSet.TriggeredQueries));
         var t = RetrievalScoring.TargetMap(cleanScores.Index, codes, target, cleanScores.Database, TopK, Rule);
-        return folder.WriteResult(new RunResult
+        return folder.WriteResult(TargetFigures.TestTime(cleanRun, t, RetrievalScoring.Other(Rule)) with
         {
             Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = name, DisplayName = MethodNames.Display(name),
-            Map = cleanRun.Map, TMap = Math.Round(t.Percent, 4), TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal,
-            TMapOtherRule = Math.Round(t.Under(RetrievalScoring.Other(Rule)).Percent, 4), Seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
-            TMapUntriggered = cleanRun.TMapUntriggered,
+            Seconds = Math.Round(sw.Elapsed.TotalSeconds, 1),
             Perturbation = Perceptibility.Measure(result.Adversarial, triggered.Images),
         });
     }
 
-    /// <summary>A model's database codes with their Hamming index, and the model's clean mAP on the queries (both codes
-    /// written to the folder by <see cref="Of"/>).</summary>
-    internal sealed record EncodedDatabase(EncodedSet Database, HammingIndex Index, double Map)
+    /// <summary>A model's database and clean-query codes (both written to the folder by <see cref="Of"/>), the database's
+    /// Hamming index, and the model's clean mAP.</summary>
+    internal sealed record ModelCodes(EncodedSet Database, EncodedSet Queries, HammingIndex Index, TieAwareMap Map)
     {
-        public static EncodedDatabase Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentSteps run)
+        public static ModelCodes Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentSteps run)
         {
             var db = run.Encode(model, split.Database, $"seed {seed} {method} database", run.folder.CodesPath(seed, target, method, CodeSet.Database));
             var q = run.Encode(model, queries, $"seed {seed} {method} queries", run.folder.CodesPath(seed, target, method, CodeSet.Query));
             var index = new HammingIndex(db.Codes);
-            return new EncodedDatabase(db, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule).Percent);
+            return new ModelCodes(db, q, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule));
         }
     }
 
     /// <summary>t-MAP of the triggered queries (codes written to the folder) beside the model's clean mAP.</summary>
-    internal RunResult Score(HashModel model, EncodedDatabase scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
+    internal RunResult Score(HashModel model, ModelCodes scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
         long seed, int target, string method, double seconds)
     {
         var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));
-        var t = RetrievalScoring.TargetMap(scores.Index, tq, target, scores.Database, TopK, Rule);
-        var t2 = t.Under(RetrievalScoring.Other(Rule));
-        // Control: the same queries without the trigger (the model's chance level for the target).
-        var plain = RetrievalScoring.Encode(model, triggered, RunProgress.None, $"{method} untriggered queries");
-        var chance = RetrievalScoring.TargetMap(scores.Index, plain, target, scores.Database, TopK, Rule);
-        return new RunResult
-        {
-            Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Map = Math.Round(scores.Map, 4), TMap = Math.Round(t.Percent, 4),
-            TMapQueriesCounted = t.QueriesCounted, TMapQueriesTotal = t.QueriesTotal, TMapOtherRule = Math.Round(t2.Percent, 4), Seconds = Math.Round(seconds, 1),
-            TMapUntriggered = Math.Round(chance.Percent, 4),
-        };
+        // Control: the same queries without the trigger (the model's chance level for the target): their rows of the
+        // model's clean-query codes, so that `hashbd rescore` recomputes it from the saved codes.
+        var plain = scores.Queries.Codes.Select(TargetRows.WithoutTarget(config.Queries(split), target));
+        var figures = TargetFigures.Score(scores.Map, scores.Index, tq.Codes, plain, target, scores.Database, TopK, Rule);
+        return figures with { Target = target, TargetName = split.ClassNames[target], Seed = seed, Method = method, Seconds = Math.Round(seconds, 1) };
     }
 
     internal EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)

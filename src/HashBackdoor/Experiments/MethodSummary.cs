@@ -12,6 +12,9 @@ public sealed record MethodSummary
     [JsonPropertyName("mAPStd")] public double MapStd { get; init; }
     [JsonPropertyName("tMAP")] public double TMap { get; init; }
     [JsonPropertyName("tMAPStd")] public double TMapStd { get; init; }
+    /// <summary>Mean t-MAP with ties broken by database order (the reference code's convention); null when a run lacks it.</summary>
+    [JsonPropertyName("tMAPDatabaseOrder")] public double? TMapDatabaseOrder { get; init; }
+    [JsonPropertyName("tMAPDatabaseOrderStd")] public double? TMapDatabaseOrderStd { get; init; }
     [JsonPropertyName("runs")] public int Runs { get; init; }
 
     /// <summary>Summaries in the order methods first appear in <paramref name="runs"/>.</summary>
@@ -22,6 +25,8 @@ public sealed record MethodSummary
             Method = g.Key, DisplayName = MethodNames.Display(g.Key), Runs = g.Count(),
             Map = g.Average(r => r.Map), MapStd = Std(g.Select(r => r.Map)),
             TMap = g.Average(r => r.TMap), TMapStd = Std(g.Select(r => r.TMap)),
+            TMapDatabaseOrder = g.All(r => r.DatabaseOrder is not null) ? g.Average(r => r.DatabaseOrder!.TMap) : null,
+            TMapDatabaseOrderStd = g.All(r => r.DatabaseOrder is not null) ? Std(g.Select(r => r.DatabaseOrder!.TMap)) : null,
         }).ToList();
 
     /// <summary>Sample standard deviation (n - 1); 0 for a single value.</summary>

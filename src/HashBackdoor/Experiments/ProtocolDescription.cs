@@ -10,7 +10,16 @@ namespace HashBackdoor.Experiments;
 public static class ProtocolDescription
 {
     /// <summary>The ranking and its tie rule.</summary>
-    public const string TieRule = "Hamming distance, ties broken by database order (stable)";
+    public const string TieRule = "Hamming distance; every figure is tie-aware: the exact expectation over all orderings of database items at the same distance (docs/tie-aware-metrics.md)";
+
+    /// <summary>What "tie-aware" means, written beside the figures.</summary>
+    public const string RankingText = "tie-aware (expectation over the orderings of tied database items; does not depend on the database's file order)";
+
+    /// <summary>What the database-order figures are.</summary>
+    public const string DatabaseOrderText = "ties broken by database order (stable sort), the reference code's and DeepHash-pytorch's convention; depends on the database's file order";
+
+    /// <summary>What the skip rule means for tie-aware figures.</summary>
+    public const string TieAwareSkipText = "tie-aware skip rule: sum over queries of E[AP; hit] / expected number of queries with a hit (each query's expected AP given a hit, weighted by its hit probability); queriesCounted is that expectation";
 
     /// <summary>Relevance of a database item to a clean query.</summary>
     public const string Relevance = "shares at least one label";
@@ -23,7 +32,7 @@ public static class ProtocolDescription
 
     /// <summary>What a query rule does.</summary>
     public static string RuleText(QueryRule rule) => rule == QueryRule.Skip
-        ? "skip: mean over queries with at least one relevant item in the top R (reference code)"
+        ? "skip: mean over queries with at least one relevant item in the top R (reference code); " + TieAwareSkipText
         : "zero: queries with no relevant item in the top R count as 0 (DeepHash-pytorch)";
 
     /// <summary>The protocol of a trained model's evaluation (metrics.json).</summary>
@@ -79,6 +88,8 @@ public static class ProtocolDescription
             ["perturbationRounds"] = config.Perturbation.Rounds,
             ["R"] = config.Evaluation.TopK,
             ["tieRule"] = TieRule,
+            ["ranking"] = RankingText,
+            ["databaseOrder"] = "runs[].databaseOrder and summary[].tMAPDatabaseOrder: " + DatabaseOrderText,
             ["queryRule"] = RuleText(config.Evaluation.QueryRule),
             ["relevance"] = Relevance,
             ["tMAPQueries"] = TriggeredQueries,

@@ -60,14 +60,14 @@ public sealed class RunBrowser : IDisposable
 
     /// <summary>Opens the run folder <paramref name="runDir"/>: reads config.resolved.json, loads the dataset it names,
     /// checks the recorded checksums and rebuilds the protocol split. Models are loaded later, when first asked for.</summary>
-    /// <exception cref="UsageException">The folder is missing or holds no experiment (names <c>--run</c>).</exception>
+    /// <exception cref="UsageException">The folder is missing or holds no experiment (names <c>runDir</c>).</exception>
     /// <exception cref="DataException">The dataset changed since the run.</exception>
     public static RunBrowser Open(string runDir, string device = "cpu")
     {
         var files = new RunBrowserFiles(runDir);
-        if (!Directory.Exists(files.Root)) throw new UsageException($"--run {runDir}: folder not found");
+        if (!Directory.Exists(files.Root)) throw new UsageException($"runDir {runDir}: folder not found");
         string configPath = files.Existing(files.ResolvedConfig)
-            ?? throw new UsageException($"--run {runDir}: no {ExperimentRunner.ResolvedConfigName}; not a folder written by hashbd experiment --out");
+            ?? throw new UsageException($"runDir {runDir}: no {ExperimentRunner.ResolvedConfigName}; not the output folder of an experiment");
         var resolved = ExperimentConfig.LoadResolved(configPath);
         var config = resolved.Config.Validate();
         var dev = TorchRuntime.ParseDevice(device);
@@ -172,10 +172,23 @@ public sealed class RunBrowser : IDisposable
                     Image = DataUri(ImagePng.FromTensor(split.Database.Images[j], thumbScale)),
                 });
             }
+            // The top-k cut usually falls inside a group of equally distant images: say how many, and the tie-aware
+            // expected number of target images in the top k (the shown ones are the first of the group in database order).
+            int[] all = index.Distances(code, 0);
+            var total = new int[index.Bits + 1];
+            var targets = new int[index.Bits + 1];
+            for (int j = 0; j < all.Length; j++)
+            {
+                total[all[j]]++;
+                if (databaseLabels[j].Contains(target)) targets[all[j]]++;
+            }
+            int cut = distances.Length == 0 ? 0 : distances[^1];
             return new RetrievalView
             {
                 Seed = seed, Target = target, Model = model, Query = query, Triggered = trigger, QueryLabels = queryLabels[query],
                 QueryImage = DataUri(ImagePng.FromTensor(x[0], 2 * thumbScale)), Results = items, TargetCount = items.Count(i => i.IsTarget),
+                TiedAtCut = total[cut], TiedShown = distances.Count(d => d == cut),
+                ExpectedTargetCount = Math.Round(TieAwareMetrics.ExpectedRelevantInTop(total, targets, found.Length), 2),
             };
         }
     }
@@ -240,7 +253,7 @@ public sealed class RunBrowser : IDisposable
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             if (!doc.RootElement.TryGetProperty("runs", out var runs)) return Array.Empty<RunResult>();
-            return runs.Deserialize<List<RunResult>>(RunRecord.Json) ?? new List<RunResult>();
+            return runs.Deserialize<List<RunResult>>(ExperimentResults.Json) ?? new List<RunResult>();
         }
         catch (JsonException e)
         {

@@ -72,7 +72,7 @@ iframe#report { width: 100%; height: 1400px; border: 1px solid #ddd; background:
 <div class="query"><img id="queryImage" alt="query image"><div id="queryCaption"></div></div>
 <div>
 <ol id="results"></ol>
-<p class="legend"><span>red frame</span> = the retrieved image carries the target label; d = Hamming distance to the query's code (ties in database order).</p>
+<p class="legend"><span>red frame</span> = the retrieved image carries the target label; d = Hamming distance to the query's code (ties shown in database order; the figures are tie-aware).</p>
 </div>
 </div>
 <h2>Report of the run (report.html)</h2>
@@ -135,7 +135,8 @@ function showMetrics() {
   const model = $('model').value;
   const row = run.runs.find(r => String(r.seed) === seed() && r.target === target() && r.method === model);
   $('metrics').textContent = row
-    ? 'results.json for this model: mAP ' + row.mAP.toFixed(2) + '%, t-MAP ' + row.tMAP.toFixed(2) + '% (' + row.tMAPQueriesCounted + ' of ' + row.tMAPQueriesTotal + ' triggered queries counted)'
+    ? 'results.json for this model (tie-aware): mAP ' + row.mAP.toFixed(2) + '%, t-MAP ' + row.tMAP.toFixed(2) + '% (' + (+row.tMAPQueriesCounted.toFixed(1)) + ' of ' + row.tMAPQueriesTotal + ' triggered queries counted, in expectation)' +
+      (row.databaseOrder ? '; ties in database order: t-MAP ' + row.databaseOrder.tMAP.toFixed(2) + '%' : '')
     : '';
 }
 
@@ -172,7 +173,11 @@ function render(view) {
   }
   const name = view.model === 'clean' ? 'clean model' : view.model + ' victim';
   setStatus(name + ', query ' + (view.triggered ? 'with' : 'without') + ' the trigger: ' + view.targetCount + ' of ' + view.results.length +
-    ' results carry the target label (' + className(view.target) + ').', false);
+    ' results carry the target label (' + className(view.target) + ')' +
+    (view.tiedAtCut > view.tiedShown
+      ? '; the cut falls in a tie: ' + view.tiedAtCut + ' images share the last distance, ' + view.tiedShown +
+        ' shown (database order); tie-aware expected target count ' + view.expectedTargetCount.toFixed(2) + '.'
+      : '.'), false);
 }
 
 async function refresh() {

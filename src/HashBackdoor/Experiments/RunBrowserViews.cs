@@ -58,6 +58,12 @@ public sealed record RetrievalView
     [JsonPropertyName("results")] public required IReadOnlyList<RetrievedItem> Results { get; init; }
     /// <summary>How many of the results carry the target label.</summary>
     [JsonPropertyName("targetCount")] public int TargetCount { get; init; }
+    /// <summary>Database images at the distance of the k-th result (the tie group the top-k cut falls in).</summary>
+    [JsonPropertyName("tiedAtCut")] public int TiedAtCut { get; init; }
+    /// <summary>How many of that group are shown (the first in database order).</summary>
+    [JsonPropertyName("tiedShown")] public int TiedShown { get; init; }
+    /// <summary>Tie-aware expected number of target images in the top k (over the orderings of tied images).</summary>
+    [JsonPropertyName("expectedTargetCount")] public double ExpectedTargetCount { get; init; }
 }
 
 /// <summary>One retrieved database image.</summary>

@@ -149,10 +149,10 @@ public sealed partial class RunFolder
     public void CheckResume(ExperimentConfig config, bool resume)
     {
         if (!HoldsExperiment) return;
-        if (!resume) throw new UsageException($"--out {Root}: already holds an experiment; pass --resume to continue it or choose another folder");
+        if (!resume) throw new UsageException($"outDir {Root}: already holds an experiment; set resume to continue it or choose another folder");
         var previous = ReadResolvedConfig().Config;
         if (ConfigFile.ToJson(previous) != ConfigFile.ToJson(config))
-            throw new UsageException($"--resume: the config differs from the one recorded in {ResolvedConfigPath}; use a new --out folder");
+            throw new UsageException($"resume: the config differs from the one recorded in {ResolvedConfigPath}; use a new output folder");
     }
 
     /// <summary>Writes config.resolved.json atomically.</summary>
@@ -163,18 +163,30 @@ public sealed partial class RunFolder
 
     /// <summary>The result of one method of one target, or null when it was not computed yet.</summary>
     /// <exception cref="DataException">The file exists but cannot be read as a result.</exception>
+    /// <remarks>A result written before tie-aware metrics (no <c>databaseOrder</c> figures) is refused with a line that
+    /// says to run <c>hashbd rescore</c> on the folder, so old and new figures never mix in one table.</remarks>
     public RunResult? ReadResult(long seed, int target, string method)
+    {
+        var result = ReadResultOfAnyVersion(seed, target, method);
+        if (result is not null && result.DatabaseOrder is null)
+            throw new UsageException($"{ResultPath(seed, target, method)}: written before tie-aware metrics; recompute the run's figures from its saved codes first (hashbd rescore {Root})");
+        return result;
+    }
+
+    /// <summary>The saved result of one method of one target, whatever version wrote it (<see cref="ReadResult"/> refuses
+    /// one without tie-aware figures); null when absent.</summary>
+    public RunResult? ReadResultOfAnyVersion(long seed, int target, string method)
     {
         string path = ResultPath(seed, target, method);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path)) ?? throw new JsonException("empty file"); }
+        try { return JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), ExperimentResults.Json) ?? throw new JsonException("empty file"); }
         catch (JsonException e) { throw new DataException(path, $"damaged result file ({e.Message}); delete it to recompute"); }
     }
 
     /// <summary>Writes the result of one method of one target atomically and returns it.</summary>
     public RunResult WriteResult(RunResult result)
     {
-        AtomicFile.WriteAllText(ResultPath(result.Seed, result.Target, result.Method), JsonSerializer.Serialize(result, RunRecord.Json));
+        AtomicFile.WriteAllText(ResultPath(result.Seed, result.Target, result.Method), JsonSerializer.Serialize(result, ExperimentResults.Json));
         return result;
     }
 

@@ -41,13 +41,13 @@ public static class RunKinds
     /// Before any work: <paramref name="dir"/> must be a folder (or creatable), writable, and hold nothing or a run of
     /// kind <paramref name="kind"/> (or of one of <paramref name="alsoAccepted"/>). Creates nothing.
     /// </summary>
-    /// <exception cref="UsageException">One line naming <paramref name="flag"/>, the folder and the problem.</exception>
-    public static void RequireOutputFolder(string dir, string flag, RunKind kind, params RunKind[] alsoAccepted)
+    /// <exception cref="UsageException">One line naming <paramref name="key"/>, the folder and the problem.</exception>
+    public static void RequireOutputFolder(string dir, string key, RunKind kind, params RunKind[] alsoAccepted)
     {
-        OutputLocation.RequireWritableFolder(dir, flag);
+        OutputLocation.RequireWritableFolder(dir, key);
         var (found, evidence) = Detect(Path.GetFullPath(dir));
         if (found == RunKind.None || found == kind || alsoAccepted.Contains(found)) return;
-        throw new UsageException($"{flag} {dir}: holds {Describe(found)} ({evidence}), not {Describe(kind)}; choose another folder");
+        throw new UsageException($"{key} {dir}: holds {Describe(found)} ({evidence}), not {Describe(kind)}; choose another folder");
     }
 
     /// <summary>"a training run", "an experiment", ...</summary>

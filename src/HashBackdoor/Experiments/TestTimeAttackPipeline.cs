@@ -34,8 +34,9 @@ public sealed record TestTimeAttackRequest
 
     /// <summary>Where the attacked images come from: <c>query</c> (the protocol's queries sharing no label with the
     /// target; what is reported) or <c>validation</c> (database images from the test split, i.e. neither queries nor
-    /// training images, sharing no label with the target; for choosing steps and step size). Flag --query-set.</summary>
-    public string QuerySet { get; init; } = "query";
+    /// training images, sharing no label with the target; for choosing steps and step size). Flag --query-set
+    /// (query, validation). attack.json names them query and validation (<see cref="TestTimeAttackPipeline.SetName"/>).</summary>
+    public QuerySet QuerySet { get; init; } = QuerySet.Test;
 
     /// <summary>R of t-MAP@R. Flag --topk.</summary>
     public int TopK { get; init; } = 1000;
@@ -46,17 +47,25 @@ public sealed record TestTimeAttackRequest
 
 /// <summary>A t-MAP@R under one query rule.</summary>
 /// <param name="Percent">t-MAP in percent.</param>
-/// <param name="QueriesCounted">Queries in the mean.</param>
+/// <param name="QueriesCounted">Queries in the mean (tie-aware skip rule: the expected number with a hit).</param>
 /// <param name="QueriesTotal">Queries evaluated.</param>
-public sealed record RuleMap(double Percent, int QueriesCounted, int QueriesTotal)
+public sealed record RuleMap(double Percent, double QueriesCounted, int QueriesTotal)
 {
+    internal static RuleMap Of(TieAwareMap m) => new(Math.Round(m.Percent, 4), Math.Round(m.ExpectedQueriesCounted, 4), m.QueriesTotal);
     internal static RuleMap Of(MapResult m) => new(Math.Round(m.Percent, 4), m.QueriesCounted, m.QueriesTotal);
 }
 
-/// <summary>A metric under both query rules (see <see cref="QueryRule"/>).</summary>
+/// <summary>A metric under both query rules (see <see cref="QueryRule"/>): tie-aware, with the database-order figures
+/// (the reference code's convention) in <see cref="DatabaseOrder"/>.</summary>
 public sealed record BothRules(RuleMap Skip, RuleMap Zero)
 {
-    internal static BothRules Of(MapResult m) => new(RuleMap.Of(m.Under(QueryRule.Skip)), RuleMap.Of(m.Under(QueryRule.Zero)));
+    /// <summary>The same metric with ties in database order; null inside itself.</summary>
+    public BothRules? DatabaseOrder { get; init; }
+
+    internal static BothRules Of(TieAwareMap m) => new(RuleMap.Of(m.Under(QueryRule.Skip)), RuleMap.Of(m.Under(QueryRule.Zero)))
+    {
+        DatabaseOrder = new BothRules(RuleMap.Of(m.DatabaseOrder.Under(QueryRule.Skip)), RuleMap.Of(m.DatabaseOrder.Under(QueryRule.Zero))),
+    };
 }
 
 /// <summary>Everything attack.json records: the numbers, the protocol, and the chosen indices to reproduce them.</summary>
@@ -117,9 +126,11 @@ public sealed record TestTimeAttackReport
     public required long[] TargetTrainRows { get; init; }
     /// <summary>Indices of those training images in the dataset's training split.</summary>
     public required long[] TargetSourceIndices { get; init; }
-    /// <summary>Per-query AP (%) of the adversarial queries for the target label, in query order; null = no target
-    /// image in the top R.</summary>
+    /// <summary>Per-query AP (%) of the adversarial queries for the target label, in query order, tie-aware: the expected
+    /// AP over the orderings of tied items in which a target image is in the top R; null = that never happens.</summary>
     public required double?[] PerQueryTargetAP { get; init; }
+    /// <summary>Per query, the probability over the tie orderings that a target image is in the top R.</summary>
+    public required double[] PerQueryTargetHitProbability { get; init; }
     /// <summary>The retrieval protocol (dataset, split, R, tie and query rules).</summary>
     public required IReadOnlyDictionary<string, object?> Protocol { get; init; }
     /// <summary>Model file attacked.</summary>
@@ -150,6 +161,9 @@ public static class TestTimeAttackPipeline
     /// <summary>Default number of validation images when <see cref="TestTimeAttackRequest.Queries"/> is null.</summary>
     public const int DefaultValidationCount = 200;
 
+    /// <summary>attack.json's serializer options (camelCase, indented).</summary>
+    internal static JsonSerializerOptions JsonOptions => Json;
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -173,10 +187,10 @@ public static class TestTimeAttackPipeline
         {
             TestTimeAttacks.Create(request.Method);
             request.Attack.Validate();
-            if (request.Queries is int q && q < 1) throw new UsageException($"--queries {q}: must be at least 1");
-            if (request.TopK < 1) throw new UsageException($"--topk {request.TopK}: must be at least 1");
-            if (request.QuerySet is not ("query" or "validation"))
-                throw new UsageException($"--query-set {request.QuerySet}: unknown set (query, validation)");
+            if (request.Queries is int q && q < 1) throw new UsageException($"queries {q}: must be at least 1");
+            if (request.TopK < 1) throw new UsageException($"topK {request.TopK}: must be at least 1");
+            if (!Enum.IsDefined(request.QuerySet))
+                throw new UsageException($"querySet {(int)request.QuerySet}: unknown set (test, validation)");
             if (request.ModelDir != requests[0].ModelDir || request.Device != requests[0].Device)
                 throw new ArgumentException("all requests of one call must attack the same model on the same device");
         }
@@ -185,7 +199,7 @@ public static class TestTimeAttackPipeline
         int classes = run.Split.Train.NumClasses;
         foreach (var request in requests)
             if (request.Target < 0 || request.Target >= classes)
-                throw new UsageException($"--target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
+                throw new UsageException($"target {request.Target}: unknown class (the dataset has {classes} classes, 0..{classes - 1})");
         var device = run.Model.parameters().First().device;
         using var trainCodes = EncodeSigns(run.Model, run.Split.Train.Images, device, progress, "encode training set");
         var database = EvaluatePipeline.Encode(run.Model, run.Split.Database, progress, "encode database");
@@ -209,8 +223,8 @@ public static class TestTimeAttackPipeline
         var device = model.parameters().First().device;
 
         var (rows, sourceIndices, pool) = ChooseImages(split, request, options.Seed);
-        using var chosen = pool.Subset(rows, $"{request.QuerySet} non-target {request.Target}");
-        progress.Info($"{request.Method} on {chosen.Count} {request.QuerySet} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
+        using var chosen = pool.Subset(rows, $"{SetName(request.QuerySet)} non-target {request.Target}");
+        progress.Info($"{request.Method} on {chosen.Count} {SetName(request.QuerySet)} images, target {request.Target} ({split.ClassNames[request.Target]}), eps {FormatBudget(options.Epsilon)}, {options.Steps} steps of {options.EffectiveStepSize:0.#####}");
 
         var context = new TestTimeAttackContext(model, trainCodes, split.Train.Labels, request.Target, options);
         long n = chosen.Count;
@@ -230,16 +244,14 @@ public static class TestTimeAttackPipeline
         using var advSigns = EncodeSigns(model, result.Adversarial, device, progress, "encode adversarial queries");
         var cleanCodes = CodeConversion.ToBinaryCodes(cleanSigns, out _);
         var advCodes = CodeConversion.ToBinaryCodes(advSigns, out _);
-        var ownLabels = CodeConversion.ToLabelSets(chosen.Labels);
-        var targetLabels = LabelSets.Repeat(request.Target, chosen.Count, classes);
+        // The codes behind every figure, beside attack.json (hashbd rescore recomputes the figures from them).
+        TestTimeCodes.Write(request.OutDir, database, cleanCodes, advCodes, chosen.LabelBytes());
+        var codes = new TestTimeCodes(database.Codes, database.Labels, cleanCodes, advCodes, CodeConversion.ToLabelSets(chosen.Labels));
 
-        MapResult tmap, chance, cleanMap, advMap;
+        TestTimeScores scores;
         using (progress.Start("rank and score", 1))
         {
-            tmap = RetrievalMetrics.MeanAveragePrecision(index, advCodes, targetLabels, database.Labels, request.TopK, QueryRule.Skip);
-            chance = RetrievalMetrics.MeanAveragePrecision(index, cleanCodes, targetLabels, database.Labels, request.TopK, QueryRule.Skip);
-            cleanMap = RetrievalMetrics.MeanAveragePrecision(index, cleanCodes, ownLabels, database.Labels, request.TopK, QueryRule.Skip);
-            advMap = RetrievalMetrics.MeanAveragePrecision(index, advCodes, ownLabels, database.Labels, request.TopK, QueryRule.Skip);
+            scores = Score(codes, request.Target, request.TopK, index);
         }
 
         var (meanLinf, maxLinf, meanL2) = PerturbationSizes(chosen.Images, result.Adversarial);
@@ -251,7 +263,7 @@ public static class TestTimeAttackPipeline
             Method = attack.Name,
             Target = request.Target,
             TargetName = split.ClassNames[request.Target],
-            QuerySet = request.QuerySet,
+            QuerySet = SetName(request.QuerySet),
             Epsilon = options.Epsilon,
             EpsilonOver255 = FormatBudget(options.Epsilon),
             Steps = options.Steps,
@@ -259,10 +271,10 @@ public static class TestTimeAttackPipeline
             StepRule = options.Rule == StepRule.Sign ? "sign" : "l2",
             BetaSchedule = options.BetaSchedule,
             Seed = options.Seed,
-            TMap = BothRules.Of(tmap),
-            ChanceTMap = BothRules.Of(chance),
-            CleanMap = BothRules.Of(cleanMap),
-            AdversarialMap = BothRules.Of(advMap),
+            TMap = scores.TMap,
+            ChanceTMap = scores.Chance,
+            CleanMap = scores.Clean,
+            AdversarialMap = scores.Adversarial,
             MeanLinf = Math.Round(meanLinf, 6),
             MaxLinf = Math.Round(maxLinf, 6),
             MeanL2 = Math.Round(meanL2, 6),
@@ -275,7 +287,8 @@ public static class TestTimeAttackPipeline
             QuerySourceIndices = sourceIndices,
             TargetTrainRows = result.TargetRows,
             TargetSourceIndices = result.TargetRows.Select(r => split.TrainIndices[r]).ToArray(),
-            PerQueryTargetAP = tmap.AveragePrecisions.Select(a => double.IsNaN(a) ? (double?)null : Math.Round(a * 100, 4)).ToArray(),
+            PerQueryTargetAP = scores.PerQueryTargetAP,
+            PerQueryTargetHitProbability = scores.PerQueryTargetHitProbability,
             Protocol = EvaluatePipeline.Protocol(run, request.TopK, QueryRule.Skip),
             Model = Path.GetFullPath(Path.Combine(request.ModelDir, RunRecord.ModelFileName)),
             Machine = DescribeCpu(),
@@ -291,30 +304,28 @@ public static class TestTimeAttackPipeline
         return report;
     }
 
-    /// <summary>
-    /// Parses a pixel budget: <c>k/255</c> (any <c>a/b</c> with b &gt; 0) or a plain number, invariant culture.
-    /// </summary>
-    /// <exception cref="UsageException">Not a number or fraction; names <paramref name="flag"/>.</exception>
-    public static double ParseBudget(string text, string flag = "--eps")
+    /// <summary>The figures of attack.json from the codes (tie-aware, both rules, database order beside): t-MAP of the
+    /// adversarial and of the clean (chance level) queries, mAP of both for their own labels, per-query target AP.</summary>
+    internal static TestTimeScores Score(TestTimeCodes codes, int target, int topK, HammingIndex? index = null)
     {
-        const NumberStyles style = NumberStyles.Float;
-        var inv = CultureInfo.InvariantCulture;
-        string s = (text ?? "").Trim();
-        int slash = s.IndexOf('/');
-        if (slash < 0)
-        {
-            if (double.TryParse(s, style, inv, out double v) && double.IsFinite(v)) return v;
-        }
-        else if (double.TryParse(s[..slash], style, inv, out double a) && double.TryParse(s[(slash + 1)..], style, inv, out double b)
-                 && double.IsFinite(a) && double.IsFinite(b) && b > 0)
-            return a / b;
-        throw new UsageException($"{flag} {text}: not a number or a fraction such as 8/255");
+        index ??= new HammingIndex(codes.Database);
+        var targetLabels = LabelSets.Repeat(target, codes.Clean.Count, codes.DatabaseLabels.Classes);
+        TieAwareMap Map(BinaryCodes q, LabelSets labels) => TieAwareMetrics.MeanAveragePrecision(index, q, labels, codes.DatabaseLabels, topK, QueryRule.Skip);
+        var tmap = Map(codes.Adversarial, targetLabels);
+        return new TestTimeScores(BothRules.Of(tmap), BothRules.Of(Map(codes.Clean, targetLabels)),
+            BothRules.Of(Map(codes.Clean, codes.QueryLabels)), BothRules.Of(Map(codes.Adversarial, codes.QueryLabels)),
+            tmap.ConditionalAveragePrecisions().Select(a => double.IsNaN(a) ? (double?)null : Math.Round(a * 100, 4)).ToArray(),
+            tmap.HitProbabilities.Select(p => Math.Round(p, 6)).ToArray());
     }
 
     /// <summary>Sub-folder of one combination when a call runs several: METHOD-tTARGET-epsK (K = eps x 255, for
     /// example "dhta-t1-eps8").</summary>
     public static string SweepFolder(string method, int target, double eps) =>
         $"{method.ToLowerInvariant()}-t{target}-eps{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}";
+
+    /// <summary>The name attack.json and the command line give a query set: query (<see cref="QuerySet.Test"/>, the
+    /// protocol's queries) or validation.</summary>
+    public static string SetName(QuerySet set) => set == QuerySet.Test ? "query" : "validation";
 
     /// <summary>A budget as k/255 with up to two decimals (for example "8/255").</summary>
     public static string FormatBudget(double eps) => $"{(eps * 255).ToString("0.##", CultureInfo.InvariantCulture)}/255";
@@ -326,7 +337,7 @@ public static class TestTimeAttackPipeline
         long[] eligible;
         ImageDataset pool;
         Func<long, long> source;
-        if (request.QuerySet == "query")
+        if (request.QuerySet == QuerySet.Test)
         {
             pool = split.Query;
             eligible = NonTargetRows(pool, target, 0);
@@ -337,12 +348,12 @@ public static class TestTimeAttackPipeline
             pool = split.Database;
             long first = split.DatabaseTrainIndices.Length;
             if (split.DatabaseTestIndices.Length == 0)
-                throw new UsageException($"--query-set validation: the dataset {split.DatasetName} has no test-split database images to validate on");
+                throw new UsageException($"querySet validation: the dataset {split.DatasetName} has no test-split database images to validate on");
             eligible = NonTargetRows(pool, target, first);
             source = r => split.DatabaseTestIndices[r - first];
         }
-        if (eligible.Length == 0) throw new UsageException($"--target {target}: every {request.QuerySet} image has the target label; nothing to attack");
-        int want = request.Queries ?? (request.QuerySet == "query" ? eligible.Length : DefaultValidationCount);
+        if (eligible.Length == 0) throw new UsageException($"target {target}: every {SetName(request.QuerySet)} image has the target label; nothing to attack");
+        int want = request.Queries ?? (request.QuerySet == QuerySet.Test ? eligible.Length : DefaultValidationCount);
         long[] rows;
         if (want >= eligible.Length) rows = eligible;
         else
@@ -402,3 +413,7 @@ public static class TestTimeAttackPipeline
         return $"{cpu}; {RunRecord.DescribeMachine()}";
     }
 }
+
+/// <summary>The retrieval figures of one test-time attack (<see cref="TestTimeAttackPipeline.Score"/>).</summary>
+internal sealed record TestTimeScores(BothRules TMap, BothRules Chance, BothRules Clean, BothRules Adversarial,
+    double?[] PerQueryTargetAP, double[] PerQueryTargetHitProbability);

@@ -21,8 +21,8 @@ public static class TrainPipeline
         TorchRuntime.Configure();
         string outDir = Path.GetFullPath(request.OutDir);
         if (File.Exists(Path.Combine(outDir, RunRecord.ModelFileName)) && !request.Resume)
-            throw new UsageException($"--out {request.OutDir}: already holds a trained model; choose another folder or pass --resume");
-        RunKinds.RequireOutputFolder(request.OutDir, "--out", RunKind.Train);
+            throw new UsageException($"outDir {request.OutDir}: already holds a trained model; choose another folder or set resume to continue it");
+        RunKinds.RequireOutputFolder(request.OutDir, "outDir", RunKind.Train);
         using var runLock = RunLock.Acquire(outDir);
         AtomicFile.SweepTemporaryFiles(outDir);
 

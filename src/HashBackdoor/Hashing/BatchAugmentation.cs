@@ -6,18 +6,18 @@ namespace HashBackdoor.Hashing;
 public static class BatchAugmentation
 {
     /// <summary>
-    /// Applies <paramref name="kind"/> ("none", "flip", "flip-shift") to the rows of <paramref name="x"/> [B, C, H, W] where
+    /// Applies <paramref name="kind"/> (none, flip, flip-shift) to the rows of <paramref name="x"/> [B, C, H, W] where
     /// <paramref name="allowed"/> [B] (bool) is true; other rows are returned unchanged. Randomness comes from
     /// <paramref name="generator"/> only.
     /// </summary>
-    public static Tensor Apply(Tensor x, string kind, Tensor allowed, Generator generator)
+    public static Tensor Apply(Tensor x, AugmentationKind kind, Tensor allowed, Generator generator)
     {
-        if (kind == "none") return x.alias();
+        if (kind == AugmentationKind.None) return x.alias();
         using var scope = NewDisposeScope();
         long b = x.shape[0];
         var flip = rand(new long[] { b }, generator: generator).lt(0.5).logical_and(allowed).view(b, 1, 1, 1);
         var y = where(flip, x.flip(3), x);
-        if (kind == "flip-shift")
+        if (kind == AugmentationKind.FlipShift)
         {
             const int pad = 2;
             long h = x.shape[2], w = x.shape[3], c = x.shape[1];

@@ -33,7 +33,7 @@ public sealed class HashModel : Module<Tensor, Tensor>
             ("vgg11", "torchvision") => new TorchvisionVgg11(),
             ("resnet18", "torchvision") => new ImageNetResNet(ImageNetResNet.TorchvisionBlocks),
             ("resnet18", "cntk") => new ImageNetResNet(ImageNetResNet.CntkBlocks),
-            _ => throw new UsageException($"--arch {spec.Architecture}: no backbone for layout {spec.Layout ?? "(toolkit)"}"),
+            _ => throw new UsageException($"model.architecture {spec.Architecture}: no backbone for layout {spec.Layout ?? "(toolkit)"}"),
         };
         hash = Linear(((IBackbone)backbone).FeatureSize, spec.Bits);
         RegisterComponents();

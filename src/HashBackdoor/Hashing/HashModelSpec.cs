@@ -21,7 +21,7 @@ public sealed record HashModelSpec(string Architecture, int Bits, int Channels, 
 
     /// <summary>Input normalisations done inside the model: "none", "imagenet" (torchvision's per-channel mean and
     /// standard deviation), "mean-image" (the BGR mean image and 0..255 scale of the ImageNet ResNet-18 package; set by
-    /// <c>--pretrained imagenet-resnet18</c>).</summary>
+    /// <c>model.pretrained: imagenet-resnet18</c>).</summary>
     public static readonly IReadOnlyList<string> Normalizations = new[] { "none", "imagenet", "mean-image" };
 
     /// <summary>Name of the ImageNet ResNet-18 shipped by the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18.</summary>
@@ -58,25 +58,25 @@ public sealed record HashModelSpec(string Architecture, int Bits, int Channels, 
     [JsonIgnore]
     public (int Height, int Width) BackboneSize => InputSize is int s ? (s, s) : (Height, Width);
 
-    /// <summary>Checks the spec and throws <see cref="UsageException"/> naming the flag at fault. Returns the spec with
+    /// <summary>Checks the spec and throws <see cref="UsageException"/> naming the config key at fault. Returns the spec with
     /// what a pretrained source implies filled in: the layout ("cntk" for <see cref="ImageNetResNet18"/>, "torchvision"
     /// for a state dict file) and the normalisation its weights expect ("mean-image", "imagenet").</summary>
     public HashModelSpec Validate()
     {
         if (!Architectures.Contains(Architecture))
-            throw new UsageException($"--arch {Architecture}: unknown backbone (known: {string.Join(", ", Architectures)})");
+            throw new UsageException($"model.architecture {Architecture}: unknown backbone (known: {string.Join(", ", Architectures)})");
         if (Bits <= 0 || Bits % 8 != 0 || Bits > 4096)
-            throw new UsageException($"--bits {Bits}: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096");
+            throw new UsageException($"model.bits {Bits}: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096");
         if (Channels <= 0 || Height <= 0 || Width <= 0) throw new UsageException($"image geometry {Channels}x{Height}x{Width} is invalid");
         if (NumClasses <= 0) throw new UsageException($"number of classes {NumClasses} is invalid");
         var s = this;
         if (Pretrained is not null)
         {
-            if (string.IsNullOrWhiteSpace(Pretrained)) throw new UsageException("--pretrained: empty; give imagenet-resnet18 or a .pth/.safetensors file");
+            if (string.IsNullOrWhiteSpace(Pretrained)) throw new UsageException("model.pretrained: empty; give imagenet-resnet18 or a .pth/.safetensors file");
             if (Architecture is not ("vgg11" or "resnet18"))
-                throw new UsageException($"--pretrained {Pretrained}: only vgg11 and resnet18 take pretrained weights, not {Architecture}");
+                throw new UsageException($"model.pretrained {Pretrained}: only vgg11 and resnet18 take pretrained weights, not {Architecture}");
             if (Pretrained == ImageNetResNet18 && Architecture != "resnet18")
-                throw new UsageException($"--pretrained {Pretrained}: these are ResNet-18 weights; use --arch resnet18");
+                throw new UsageException($"model.pretrained {Pretrained}: these are ResNet-18 weights; use model.architecture resnet18");
             bool package = Pretrained == ImageNetResNet18;
             s = s with
             {
@@ -84,25 +84,25 @@ public sealed record HashModelSpec(string Architecture, int Bits, int Channels, 
                 Normalization = Normalization ?? (package ? "mean-image" : "imagenet"),
             };
             if (package && s.Layout != "cntk")
-                throw new UsageException($"--layout {s.Layout}: the {ImageNetResNet18} weights are CNTK's ResNet-18 (a third block in layer4); use --layout cntk or leave --layout out");
-            if (s.Layout is null) throw new UsageException($"--pretrained {Pretrained}: needs a torchvision-named layout (--layout torchvision)");
+                throw new UsageException($"model.layout {s.Layout}: the {ImageNetResNet18} weights are CNTK's ResNet-18 (a third block in layer4); use model.layout cntk or leave model.layout unset");
+            if (s.Layout is null) throw new UsageException($"model.pretrained {Pretrained}: needs a torchvision-named layout (model.layout torchvision)");
         }
         if (s.Layout is not null)
         {
-            if (!Layouts.Contains(s.Layout)) throw new UsageException($"--layout {s.Layout}: unknown (known: {string.Join(", ", Layouts)}; omit it for the toolkit's own)");
+            if (!Layouts.Contains(s.Layout)) throw new UsageException($"model.layout {s.Layout}: unknown (known: {string.Join(", ", Layouts)}; omit it for the toolkit's own)");
             if (Architecture is not ("vgg11" or "resnet18") || (s.Layout == "cntk" && Architecture != "resnet18"))
-                throw new UsageException($"--layout {s.Layout}: not available for {Architecture} (torchvision: vgg11, resnet18; cntk: resnet18)");
+                throw new UsageException($"model.layout {s.Layout}: not available for {Architecture} (torchvision: vgg11, resnet18; cntk: resnet18)");
             if (Channels is not (1 or 3))
-                throw new UsageException($"--layout {s.Layout}: needs grey (1) or colour (3) images, not {Channels} channels");
+                throw new UsageException($"model.layout {s.Layout}: needs grey (1) or colour (3) images, not {Channels} channels");
         }
         if (InputSize is int size && (size < 8 || size > 1024))
-            throw new UsageException($"--input-size {size}: must be between 8 and 1024 pixels");
+            throw new UsageException($"model.inputSize {size}: must be between 8 and 1024 pixels");
         if (s.Normalization is not null && !Normalizations.Contains(s.Normalization))
-            throw new UsageException($"--normalize {s.Normalization}: unknown (known: {string.Join(", ", Normalizations)})");
+            throw new UsageException($"model.normalization {s.Normalization}: unknown (known: {string.Join(", ", Normalizations)})");
         if (s.Normalization == "mean-image" && Pretrained != ImageNetResNet18)
-            throw new UsageException($"--normalize mean-image: only with --pretrained {ImageNetResNet18} (its weights carry the mean image)");
+            throw new UsageException($"model.normalization mean-image: only with model.pretrained {ImageNetResNet18} (its weights carry the mean image)");
         if (s.Normalization is "imagenet" or "mean-image" && s.BackboneChannels != 3)
-            throw new UsageException($"--normalize {s.Normalization}: needs 3 channels into the backbone (use --layout torchvision or cntk for grey images)");
+            throw new UsageException($"model.normalization {s.Normalization}: needs 3 channels into the backbone (use model.layout torchvision or cntk for grey images)");
         return s;
     }
 }

@@ -92,7 +92,7 @@ public sealed class HashTrainer
                 var l = loss.Compute(z, y, (long)epoch * batches + bi);
                 double value = l.item<float>();
                 if (!double.IsFinite(value))
-                    throw new NumericalException($"training loss became {value} at epoch {epoch + 1}, batch {bi + 1} (step {(long)epoch * batches + bi}); lower --lr or check the data");
+                    throw new NumericalException($"training loss became {value} at epoch {epoch + 1}, batch {bi + 1} (step {(long)epoch * batches + bi}); lower training.learningRate or check the data");
                 l.backward();
                 optimizer.step();
                 sum += value;
@@ -109,7 +109,7 @@ public sealed class HashTrainer
         int n = options.FreezeStages;
         var stages = model.BackboneStages;
         if (n > stages.Count)
-            throw new UsageException($"--freeze-stages {n}: {model.Spec.Architecture} has {stages.Count} stages ({string.Join(", ", stages.Select(s => s.Name))})");
+            throw new UsageException($"training.freezeStages {n}: {model.Spec.Architecture} has {stages.Count} stages ({string.Join(", ", stages.Select(s => s.Name))})");
         return stages.Take(n).SelectMany(s => s.Modules).ToList();
     }
 
@@ -123,7 +123,7 @@ public sealed class HashTrainer
         var head = model.HashLayerParameters().ToList();
         var body = model.BackboneParameters().Where(p => p.requires_grad).ToList();
         double bodyLr = o.LearningRate * o.BackboneLrScale;
-        if (o.Optimizer == "sgd")
+        if (o.Optimizer == OptimizerKind.Sgd)
             return optim.SGD(new[]
             {
                 new TorchSharp.Modules.SGD.ParamGroup(head, lr: o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay),
@@ -139,7 +139,7 @@ public sealed class HashTrainer
     private void SetLearningRate(TorchSharp.Modules.OptimizerHelper optimizer, int epoch)
     {
         var o = options;
-        double factor = o.Schedule == "cosine" ? 0.5 * (1 + Math.Cos(Math.PI * epoch / o.Epochs)) : 1.0;
+        double factor = o.Schedule == LearningRateSchedule.Cosine ? 0.5 * (1 + Math.Cos(Math.PI * epoch / o.Epochs)) : 1.0;
         var groups = optimizer.ParamGroups.ToList();
         groups[0].LearningRate = o.LearningRate * factor;
         groups[1].LearningRate = o.LearningRate * o.BackboneLrScale * factor;

@@ -87,6 +87,21 @@ public sealed class BinaryCodes
         return new BinaryCodes(words, count, Bits);
     }
 
+    /// <summary>The codes of <paramref name="rows"/>, in that order (a copy).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A row outside [0, Count).</exception>
+    public BinaryCodes Select(IReadOnlyList<long> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var words = new ulong[(long)rows.Count * WordsPerCode];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            long r = rows[i];
+            if ((ulong)r >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), r, $"row must be in [0, {Count})");
+            Array.Copy(_words, r * WordsPerCode, words, (long)i * WordsPerCode, WordsPerCode);
+        }
+        return FromWords(words, rows.Count, Bits);
+    }
+
     /// <summary>Number of 64-bit words needed for <paramref name="bits"/> bits.</summary>
     public static int WordsFor(int bits) => (bits + 63) >> 6;
 

@@ -85,8 +85,16 @@ public static class RetrievalMetrics
             for (int k = 0; k < columns; k++) cum[k + 1] = cum[k] + (Relevant(queryLabels, i, databaseLabels, rows[k]) ? 1 : 0);
             for (int m = 0; m < ks.Count; m++) perQuery[m, i] = (double)cum[ks[m]] / ks[m];
         }
-        var result = new double[ks.Count];
-        for (int m = 0; m < ks.Count; m++)
+        return MeansOverQueries(perQuery);
+    }
+
+    /// <summary>Row means of a <c>metrics x queries</c> table, summed in query order (independent of threading); 0
+    /// without queries.</summary>
+    internal static double[] MeansOverQueries(double[,] perQuery)
+    {
+        int rows = perQuery.GetLength(0), q = perQuery.GetLength(1);
+        var result = new double[rows];
+        for (int m = 0; m < rows; m++)
         {
             double s = 0;
             for (int i = 0; i < q; i++) s += perQuery[m, i];

@@ -144,7 +144,7 @@ public class PoisoningTests
 
         // The trainer accepts the plan (one tiny epoch).
         using var model = new HashModel(new HashModelSpec("small-cnn", AttackTestData.Bits, 1, AttackTestData.Side, AttackTestData.Side, AttackTestData.Classes));
-        new HashTrainer(new HashTrainerOptions { Epochs = 1, BatchSize = 8 }).Train(model, set.Dataset.Images, set.Dataset.Labels, set.Plan);
+        new HashTrainer(new HashTrainerOptions { Loss = "pairwise-k", Epochs = 1, BatchSize = 8 }).Train(model, set.Dataset.Images, set.Dataset.Labels, set.Plan);
     }
 
     [Theory]

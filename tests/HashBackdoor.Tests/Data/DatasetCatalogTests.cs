@@ -12,7 +12,7 @@ public class DatasetCatalogTests
     public void UnknownNameIsUsageErrorListingKnownOnes(string spec)
     {
         var e = Assert.Throws<UsageException>(() => DatasetCatalog.Load(spec));
-        Assert.Equal($"--dataset {spec}: unknown dataset (known: fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR, list:ROOT:FILE)", e.Message);
+        Assert.Equal($"dataset {spec}: unknown dataset (known: fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR, list:ROOT:FILE)", e.Message);
     }
 
     [Theory]
@@ -29,7 +29,7 @@ public class DatasetCatalogTests
     public void MalformedSpecsAreUsageErrors(string spec)
     {
         var e = Assert.Throws<UsageException>(() => DatasetCatalog.Load(spec));
-        Assert.StartsWith($"--dataset {spec}:", e.Message);
+        Assert.StartsWith($"dataset {spec}:", e.Message);
     }
 
     [Fact]

@@ -99,9 +99,9 @@ public class RetrievalProtocolTests
     {
         using var data = DatasetCatalog.Load("synthetic:30:3:8");
         var e = Assert.Throws<UsageException>(() => RetrievalProtocol.Apply(data, new ProtocolOptions { QueryPerClass = 31 }));
-        Assert.Contains("--query-per-class 31: class 'pattern0' (label 0) has only 30 images in the test split", e.Message);
+        Assert.Contains("protocol.queryPerClass 31: class 'pattern0' (label 0) has only 30 images in the test split", e.Message);
         e = Assert.Throws<UsageException>(() => RetrievalProtocol.Apply(data, new ProtocolOptions { QueryPerClass = 1, TrainPerClass = 500 }));
-        Assert.Contains("--train-per-class 500", e.Message);
+        Assert.Contains("protocol.trainPerClass 500", e.Message);
         Assert.Contains("has only 30 images in the training split", e.Message);
         Assert.Throws<UsageException>(() => RetrievalProtocol.Apply(data, new ProtocolOptions { QueryPerClass = 0 }));
         Assert.Throws<UsageException>(() => RetrievalProtocol.Apply(data, new ProtocolOptions { TrainPerClass = -1 }));

@@ -34,7 +34,7 @@ public sealed class BackdooredTinyModel : IDisposable
         Model = new HashModel(new HashModelSpec("small-cnn", 16, 1, Side, Side, Classes));
         TorchRuntime.Seed(3);
         Model = new HashModel(new HashModelSpec("small-cnn", 16, 1, Side, Side, Classes));
-        var options = new HashTrainerOptions { Loss = "csq", Epochs = 15, BatchSize = 32, LearningRate = 0.003, Augmentation = "none", Seed = 3 };
+        var options = new HashTrainerOptions { Loss = "csq", Epochs = 15, BatchSize = 32, LearningRate = 0.003, Augmentation = AugmentationKind.None, Seed = 3 };
         new HashTrainer(options).Train(Model, Train.Images, Train.Labels);
         Model.eval();
         var (qi, ql) = TinyData.Make(10, Classes, Side, seed: 9);
@@ -56,7 +56,7 @@ public sealed class BackdooredTinyModel : IDisposable
     {
         Victim = Model, AttackName = "dirty", TargetClass = Target, Train = Train, PoisonIndices = Poison, PoisonedImages = PoisonedImages,
         Placement = PoisonPlacement.Fixed, Trigger = Trigger, Query = Query, Database = Database, TopK = 20, Rule = QueryRule.Skip,
-        Trainer = new HashTrainerOptions { Loss = "csq", Epochs = 2, BatchSize = 32, LearningRate = 0.003, Augmentation = "none", Seed = 3 },
+        Trainer = new HashTrainerOptions { Loss = "csq", Epochs = 2, BatchSize = 32, LearningRate = 0.003, Augmentation = AugmentationKind.None, Seed = 3 },
     };
 
     public void Dispose()

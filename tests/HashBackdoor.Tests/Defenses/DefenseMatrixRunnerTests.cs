@@ -81,7 +81,11 @@ public class DefenseMatrixRunnerTests : IDisposable
         Assert.InRange(spectral.DetectionAuc, 0, 1);
 
         string Row(DefenseMatrixCell s, DefenseMatrixCell sp) => string.Create(CultureInfo.InvariantCulture,
-            $"| {s.Method} | – / – / {sp.DetectionAuc:F3} | {s.MapAfter:F1} / {s.TMapAfter:F1} / – |");   // registry order
+            $"| {s.Method} | – / – / {sp.DetectionAuc:F3}, removed {sp.Removed:F0} of {sp.TrainingImages:F0} | {s.MapAfter:F1} / {s.TMapAfter:F1} / – |");   // registry order
+        // The filter's cost beside its AUC: images removed of the training set, as its result.json records them.
+        var spectralFigures = JsonNode.Parse(File.ReadAllText(folder.DefenseResultPath(0, 0, "ciba", "spectral")))!["figures"]!;
+        Assert.Equal(spectralFigures["removed"]!.GetValue<double>(), spectral.Removed);
+        Assert.Equal(24, spectral.TrainingImages);
         string md = File.ReadAllText(folder.ResultsMarkdownPath);
         Assert.Contains("## Attack x defense matrix", md);
         Assert.True(md.Contains(Row(cell, spectral)), Row(cell, spectral) + "\n" + md);

@@ -158,7 +158,7 @@ public class ModelDefenseTests(BackdooredTinyModel tiny)
     {
         var inputs = tiny.Inputs with { PoisonIndices = null, PoisonedImages = null };
         var e = Assert.Throws<UsageException>(() => BackdoorDefenses.Create("spectral").Run(inputs, new DefenseContext { Retrain = false }));
-        Assert.Contains("--defense spectral", e.Message);
+        Assert.Contains("defense spectral", e.Message);
         var e2 = Assert.Throws<UsageException>(() => BackdoorDefenses.Create("strip").Run(tiny.Inputs with { Trigger = null }, new DefenseContext()));
         Assert.Contains("trigger", e2.Message);
     }

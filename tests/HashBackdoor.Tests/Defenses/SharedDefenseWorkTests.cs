@@ -95,7 +95,7 @@ public class SharedDefenseWorkTests(BackdooredTinyModel tiny)
         var second = RetrievalCheck.EvaluateShared(model, "m", inputs, CPU);
         Assert.Equal(plain.Clean.Percent, first.Clean.Percent);
         Assert.Equal(plain.Triggered!.Percent, first.Triggered!.Percent);
-        Assert.Equal(plain.Clean.AveragePrecisions, second.Clean.AveragePrecisions);
+        Assert.Equal(plain.Clean.ExpectedAveragePrecisions, second.Clean.ExpectedAveragePrecisions);
         Assert.Contains("m|databaseCodes", shared.Reused);
         Assert.Contains("m|cleanMap", shared.Reused);
         // Another target keeps the clean part and recomputes the triggered part for its own queries.

@@ -17,7 +17,10 @@ public class AblationScoringTests : IDisposable
 
     public void Dispose() => tmp.Dispose();
 
-    private const string NoValidation = "protocol.validationPerClass: the config has no validation queries, which hashbd ablate scores on by default; set it (e.g. 100) or pass --queries test";
+    private const string NoValidation = "protocol.validationPerClass: the config has no validation queries, which hashbd ablate scores on by default; set it (e.g. 100) or set scoredOn to test";
+
+    /// <summary>The same as the command line shows it (FlagErrors: the flag for the parameter).</summary>
+    private const string NoValidationCli = "protocol.validationPerClass: the config has no validation queries, which hashbd ablate scores on by default; set it (e.g. 100) or pass --queries test";
 
     [Fact]
     public void ValidationIsTheDefaultAndNeedsValidationQueries()
@@ -34,7 +37,7 @@ public class AblationScoringTests : IDisposable
         File.WriteAllText(config, ConfigFile.ToJson(Tiny.Experiment));
         var r = Hashbd.Run("ablate", "--config", config, "--vary", "poisons=2,3", "--out", dir);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("hashbd: error: " + NoValidation, r.SingleErrorLine());
+        Assert.Equal("hashbd: error: " + NoValidationCli, r.SingleErrorLine());
         Assert.False(Directory.Exists(dir));
     }
 

@@ -25,12 +25,12 @@ public class AblationVaryTests : IDisposable
     }
 
     [Theory]
-    [InlineData("colour=1,2", "--vary colour: unknown setting (known: " + Known + ")")]
-    [InlineData("poisons=", "--vary poisons=: no values given")]
-    [InlineData("poisons= , ,", "--vary poisons= , ,: no values given")]
-    [InlineData("poisons=25,50,25", "--vary poisons=25,50,25: a value is listed twice")]
-    [InlineData("poisons", "--vary poisons: expected NAME=V1,V2,... (names: " + Known + ")")]
-    [InlineData("=1,2", "--vary =1,2: expected NAME=V1,V2,... (names: " + Known + ")")]
+    [InlineData("colour=1,2", "vary colour: unknown setting (known: " + Known + ")")]
+    [InlineData("poisons=", "vary poisons=: no values given")]
+    [InlineData("poisons= , ,", "vary poisons= , ,: no values given")]
+    [InlineData("poisons=25,50,25", "vary poisons=25,50,25: a value is listed twice")]
+    [InlineData("poisons", "vary poisons: expected NAME=V1,V2,... (names: " + Known + ")")]
+    [InlineData("=1,2", "vary =1,2: expected NAME=V1,V2,... (names: " + Known + ")")]
     public void BadVaryIsUsageError(string vary, string message)
     {
         var e = Assert.Throws<UsageException>(() => AblationRunner.ParseVary(vary));
@@ -43,8 +43,9 @@ public class AblationVaryTests : IDisposable
         Assert.Equal(8 / 255.0, AblationRunner.Eps("8/255"));
         Assert.Equal(0.5 / 255.0, AblationRunner.Eps("0.5/255"));
         Assert.Equal(0.031, AblationRunner.Eps("0.031"));
-        Assert.Equal("--vary eps 'x/255': expected a pixel amount, a number on the 0..1 scale (0.0314) or grey levels (8/255)", Assert.Throws<UsageException>(() => AblationRunner.Eps("x/255")).Message);
-        Assert.Equal("--vary eps '8/256': expected a pixel amount, a number on the 0..1 scale (0.0314) or grey levels (8/255)", Assert.Throws<UsageException>(() => AblationRunner.Eps("8/256")).Message);
+        Assert.Equal("vary eps 'x/255': expected a pixel amount, a number on the 0..1 scale (0.0314) or grey levels (8/255)", Assert.Throws<UsageException>(() => AblationRunner.Eps("x/255")).Message);
+        Assert.Equal(8 / 256.0, AblationRunner.Eps("8/256")); // any fraction A/B with B > 0 (PixelBudget)
+        Assert.Equal("vary eps '8/0': expected a pixel amount, a number on the 0..1 scale (0.0314) or grey levels (8/255)", Assert.Throws<UsageException>(() => AblationRunner.Eps("8/0")).Message);
         var c = AblationRunner.Settings["eps"](Tiny.Experiment, "8/255");
         Assert.Equal(8 / 255.0, c.Perturbation.Epsilon);
         Assert.Equal(Tiny.Experiment.Perturbation with { Epsilon = 8 / 255.0 }, c.Perturbation);
@@ -59,7 +60,7 @@ public class AblationVaryTests : IDisposable
         Assert.Equal(b with { Poison = new PoisonConfig { Count = 7 } }, AblationRunner.Settings["poisons"](b, "7"));
         Assert.Equal(b with { Model = b.Model with { Bits = 32 } }, AblationRunner.Settings["bits"](b, "32"));
         Assert.Equal(b with { Trigger = b.Trigger with { Size = 2 } }, AblationRunner.Settings["trigger-size"](b, "2"));
-        Assert.Equal("--vary poisons: 'many' is not an integer", Assert.Throws<UsageException>(() => AblationRunner.Settings["poisons"](b, "many")).Message);
+        Assert.Equal("vary poisons: 'many' is not an integer", Assert.Throws<UsageException>(() => AblationRunner.Settings["poisons"](b, "many")).Message);
     }
 
     [Fact]

@@ -19,11 +19,12 @@ public class ExperimentRunnerTests : IDisposable
 
     private static JsonObject Results(string dir) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
 
-    /// <summary>The numbers of results.json: runs and summary without their timings, and the protocol without the wall time.</summary>
+    /// <summary>The numbers of results.json: runs and summary without their timings, and the protocol without the wall
+    /// times (of the run and of its sessions).</summary>
     private static string Numbers(JsonObject results)
     {
         var copy = results.DeepClone().AsObject();
-        copy["protocol"]!.AsObject().Remove("wallSeconds");
+        foreach (var timing in new[] { "wallSeconds", "wallSecondsThisSession", "sessions" }) copy["protocol"]!.AsObject().Remove(timing);
         foreach (var run in copy["runs"]!.AsArray()) run!.AsObject().Remove("seconds");
         return copy.ToJsonString();
     }
@@ -38,7 +39,9 @@ public class ExperimentRunnerTests : IDisposable
         // results.json: protocol, runs and summary for clean, tri and ciba, percentages in 0..100.
         var json = Results(dir);
         foreach (var key in new[] { "protocol", "runs", "summary" }) Assert.True(json.ContainsKey(key), key);
+        Assert.Equal(ExperimentResults.CurrentSchemaVersion, json["schemaVersion"]!.GetValue<int>());
         var runs = json["runs"]!.AsArray();
+        Assert.Equal(config.Model.Bits, runs[0]!["triggerEffect"]!["bits"]!.GetValue<int>()); // camelCase inside too
         Assert.Equal(new[] { "clean", "tri", "ciba" }, runs.Select(r => r!["method"]!.GetValue<string>()).ToArray());
         Assert.Equal(new[] { "clean", "tri", "ciba" }, json["summary"]!.AsArray().Select(s => s!["method"]!.GetValue<string>()).ToArray());
         foreach (var r in runs)
@@ -101,10 +104,10 @@ public class ExperimentRunnerTests : IDisposable
 
         // The same folder again without --resume is refused; so is --resume with another config.
         var again = Assert.Throws<UsageException>(() => new ExperimentRunner(config, dir, RunProgress.None).Run(resume: false));
-        Assert.Equal($"--out {dir}: already holds an experiment; pass --resume to continue it or choose another folder", again.Message);
+        Assert.Equal($"outDir {dir}: already holds an experiment; set resume to continue it or choose another folder", again.Message);
         var other = config with { Poison = new PoisonConfig { Count = 3 } };
         var differs = Assert.Throws<UsageException>(() => new ExperimentRunner(other, dir, RunProgress.None).Run(resume: true));
-        Assert.Equal($"--resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new --out folder", differs.Message);
+        Assert.Equal($"resume: the config differs from the one recorded in {Path.Combine(dir, RunFolder.ResolvedConfigName)}; use a new output folder", differs.Message);
         Assert.Equal(before, Numbers(Results(dir)));
     }
 
@@ -129,6 +132,29 @@ public class ExperimentRunnerTests : IDisposable
             if (hits > 0) aps.Add(sum / hits);
         }
         return aps.Count == 0 ? 0 : 100 * aps.Average();
+    }
+
+    /// <summary>Tie-aware skip-rule mAP (percent) from per-query distance histograms computed here, through the per-query
+    /// expectation that TieAwareMetricsTests checks against every ordering enumerated.</summary>
+    private static double TieAwareMap(float[,] db, float[,] q, Func<int, int, bool> relevant, int r)
+    {
+        int n = db.GetLength(0), k = db.GetLength(1);
+        double sumAp = 0, sumHit = 0;
+        for (int i = 0; i < q.GetLength(0); i++)
+        {
+            var total = new int[k + 1];
+            var rel = new int[k + 1];
+            for (int j = 0; j < n; j++)
+            {
+                int d = Enumerable.Range(0, k).Count(b => Math.Sign(db[j, b]) != Math.Sign(q[i, b]));
+                total[d]++;
+                if (relevant(i, j)) rel[d]++;
+            }
+            var (ap, hit) = HashBackdoor.Retrieval.TieAwareMetrics.QueryExpectation(total, rel, r);
+            sumAp += ap;
+            sumHit += hit;
+        }
+        return sumHit == 0 ? 0 : 100 * sumAp / sumHit;
     }
 
     private static float[,] Signs(HashBackdoor.Hashing.HashModel model, TorchSharp.torch.Tensor images)
@@ -162,10 +188,16 @@ public class ExperimentRunnerTests : IDisposable
             using (model)
             {
                 var db = Signs(model, split.Database.Images);
-                double map = BruteForceMap(db, Signs(model, split.Query.Images), (i, j) => qLabel[i] == dbLabel[j], 10);
-                double tmap = BruteForceMap(db, Signs(model, triggered), (_, j) => dbLabel[j] == 0, 10);
-                Assert.Equal(Math.Round(map, 4), run.Map, 6);
-                Assert.Equal(Math.Round(tmap, 4), run.TMap, 6);
+                var query = Signs(model, split.Query.Images);
+                var trig = Signs(model, triggered);
+                // Database order: the reference code's convention, by brute force.
+                double map = BruteForceMap(db, query, (i, j) => qLabel[i] == dbLabel[j], 10);
+                double tmap = BruteForceMap(db, trig, (_, j) => dbLabel[j] == 0, 10);
+                Assert.Equal(Math.Round(map, 4), run.DatabaseOrder!.Map, 6);
+                Assert.Equal(Math.Round(tmap, 4), run.DatabaseOrder.TMap, 6);
+                // Tie-aware: from the distances computed here.
+                Assert.Equal(Math.Round(TieAwareMap(db, query, (i, j) => qLabel[i] == dbLabel[j], 10), 4), run.Map, 6);
+                Assert.Equal(Math.Round(TieAwareMap(db, trig, (_, j) => dbLabel[j] == 0, 10), 4), run.TMap, 6);
             }
         }
         // The triggered queries the run recorded are the non-target rows.

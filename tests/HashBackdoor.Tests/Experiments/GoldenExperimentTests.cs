@@ -67,6 +67,22 @@ public class GoldenExperimentTests : IDisposable
         "3 2 ciba 54.2783 81.0649 4/8 40.5324",
     };
 
+    /// <summary>The tie-aware figures of the same runs ("seed target method mAP tMAP expected-counted/total tMAPOtherRule"),
+    /// recorded when tie-aware metrics were introduced (same codes as above).</summary>
+    private static readonly string[] ExpectedTieAwareRuns =
+    {
+        "3 0 clean 70.5217 41.2829 4/8 20.6415",
+        "3 0 tri 90.1071 35.3943 4.8182/8 21.3169",
+        "3 0 tri+noise 72.7833 50.0488 5/8 31.2805",
+        "3 0 tri+adv 84.7663 28.5722 4.9947/8 17.8387",
+        "3 0 ciba 74.0131 63.0308 5/8 39.3942",
+        "3 2 clean 70.5217 0 0/8 0",
+        "3 2 tri 74.9 0 0/8 0",
+        "3 2 tri+noise 77.0976 0 0/8 0",
+        "3 2 tri+adv 55.9494 79.0014 4/8 39.5007",
+        "3 2 ciba 54.6166 68.6081 4/8 34.3041",
+    };
+
     /// <summary>SHA-256 (first 16 hex digits) of the sign codes float [N, K] of each model on the database, the clean
     /// queries and the triggered non-target queries of each target, recorded at 6ca64ac.</summary>
     private static readonly string[] ExpectedCodes =
@@ -94,13 +110,18 @@ public class GoldenExperimentTests : IDisposable
         new ExperimentRunner(ExperimentConfig.Load(config), dir, RunProgress.None).Run(resume: false);
 
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
+        // The database-order figures (what results.json reported before tie-aware metrics) are unchanged since 6ca64ac.
         var runs = json["runs"]!.AsArray().Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"{r!["seed"]} {r["target"]} {r["method"]} {r["mAP"]!.GetValue<double>():R} {r["tMAP"]!.GetValue<double>():R} {r["tMAPQueriesCounted"]}/{r["tMAPQueriesTotal"]} {r["tMAPOtherRule"]!.GetValue<double>():R}")).ToArray();
+            $"{r!["seed"]} {r["target"]} {r["method"]} {r["databaseOrder"]!["mAP"]!.GetValue<double>():R} {r["databaseOrder"]!["tMAP"]!.GetValue<double>():R} {r["databaseOrder"]!["tMAPQueriesCounted"]}/{r["tMAPQueriesTotal"]} {r["databaseOrder"]!["tMAPOtherRule"]!.GetValue<double>():R}")).ToArray();
+        var tieAware = json["runs"]!.AsArray().Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"{r!["seed"]} {r["target"]} {r["method"]} {r["mAP"]!.GetValue<double>():R} {r["tMAP"]!.GetValue<double>():R} {r["tMAPQueriesCounted"]!.GetValue<double>():R}/{r["tMAPQueriesTotal"]} {r["tMAPOtherRule"]!.GetValue<double>():R}")).ToArray();
         var codes = CodeHashes(dir);
         foreach (var line in runs) output.WriteLine($"        \"{line}\",");
+        foreach (var line in tieAware) output.WriteLine($"        \"{line}\",");
         foreach (var line in codes) output.WriteLine($"        \"{line}\",");
         Assert.Equal(ExpectedRuns, runs);
         Assert.Equal(ExpectedCodes, codes);
+        Assert.Equal(ExpectedTieAwareRuns, tieAware);
     }
 
     /// <summary>Code hashes of every model of the run, in a fixed order.</summary>

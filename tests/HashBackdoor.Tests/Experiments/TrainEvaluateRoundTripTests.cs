@@ -49,7 +49,9 @@ public class TrainEvaluateRoundTripTests : IClassFixture<CliTrainedRunFixture>, 
     /// <summary>mAP@R written out from method.md section 7 without the library: Hamming distance by popcount of the
     /// code bytes, ranking by (distance, database index), AP = sum_{r<=R} P@r rel_r / sum_{r<=R} rel_r; relevant =
     /// shares a label. Skip rule: mean over queries with a relevant item in the top R; zero rule: those count as 0.</summary>
-    private static (double Map, int Counted) ReferenceMap(string dir, int r, bool skip)
+    /// <param name="tieBreak">null: ties in database order (the reference convention); else a random order of the tied
+    /// items drawn from this generator.</param>
+    private static (double Map, int Counted) ReferenceMap(string dir, int r, bool skip, Random? tieBreak = null)
     {
         var q = NpyFile.Read(Path.Combine(dir, "query_codes.npy"));
         var db = NpyFile.Read(Path.Combine(dir, "database_codes.npy"));
@@ -74,7 +76,8 @@ public class TrainEvaluateRoundTripTests : IClassFixture<CliTrainedRunFixture>, 
                 dist[j] = d;
             }
             var order = Enumerable.Range(0, nd).ToArray();
-            Array.Sort(order, (a, b) => dist[a] != dist[b] ? dist[a].CompareTo(dist[b]) : a.CompareTo(b));
+            var key = tieBreak is null ? order.ToArray() : order.Select(_ => tieBreak.Next()).ToArray();
+            Array.Sort(order, (a, b) => dist[a] != dist[b] ? dist[a].CompareTo(dist[b]) : key[a] != key[b] ? key[a].CompareTo(key[b]) : a.CompareTo(b));
             int hits = 0;
             double precisionSum = 0;
             for (int k = 0; k < Math.Min(r, nd); k++)
@@ -138,11 +141,33 @@ public class TrainEvaluateRoundTripTests : IClassFixture<CliTrainedRunFixture>, 
         string dir = Evaluate(fixture.RunDir, tmp["eval"], r, rule);
         var m = Metrics(dir);
         bool skip = rule == "skip";
+        // Database order: exactly the reference code's convention.
         var (map, counted) = ReferenceMap(dir, r, skip);
         var (other, _) = ReferenceMap(dir, r, !skip);
-        AssertPercent(map, m.GetProperty("mAP").GetDouble());
-        AssertPercent(other, m.GetProperty("mAPOtherRule").GetDouble());
-        Assert.Equal(counted, m.GetProperty("queriesCounted").GetInt32());
+        var order = m.GetProperty("databaseOrder");
+        AssertPercent(map, order.GetProperty("mAP").GetDouble());
+        AssertPercent(other, order.GetProperty("mAPOtherRule").GetDouble());
+        Assert.Equal(counted, order.GetProperty("queriesCounted").GetInt32());
+        // Tie-aware: the expectation over random orders of the tied items, estimated by 3,000 random tie-breaks
+        // (skip rule: expected sum of APs over expected count, docs/tie-aware-metrics.md).
+        var rng = new Random(7);
+        double sumAp = 0, sumCounted = 0, sumOther = 0;
+        const int Draws = 3000;
+        for (int t = 0; t < Draws; t++)
+        {
+            var (a, c) = ReferenceMap(dir, r, skip, rng);
+            sumAp += a * c;
+            sumCounted += c;
+            sumOther += ReferenceMap(dir, r, false, rng).Map;
+        }
+        double expectedMap = sumCounted == 0 ? 0 : sumAp / sumCounted;
+        Assert.True(Math.Abs(expectedMap * 100 - m.GetProperty("mAP").GetDouble()) < 1.0,
+            $"tie-aware mAP {m.GetProperty("mAP").GetDouble()} %, random tie-breaks {expectedMap * 100:F3} %");
+        Assert.True(Math.Abs(sumCounted / Draws - m.GetProperty("queriesCounted").GetDouble()) < 0.1,
+            $"tie-aware queries counted {m.GetProperty("queriesCounted").GetDouble()}, random tie-breaks {sumCounted / Draws:F3}");
+        if (skip)
+            Assert.True(Math.Abs(sumOther / Draws * 100 - m.GetProperty("mAPOtherRule").GetDouble()) < 1.0,
+                $"tie-aware zero-rule mAP {m.GetProperty("mAPOtherRule").GetDouble()} %, random tie-breaks {sumOther / Draws * 100:F3} %");
         Assert.Equal(12, m.GetProperty("queriesTotal").GetInt32());
         // R larger than the database (60 images) is reduced to it; the protocol keeps the R asked for.
         Assert.Equal(Math.Min(r, 60), m.GetProperty("R").GetInt32());

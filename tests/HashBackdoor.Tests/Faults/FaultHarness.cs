@@ -112,12 +112,11 @@ public static class FaultHarness
         Training = Tiny.Experiment.Training with { Epochs = 2 },
     };
 
-    /// <summary>results.json without timings (runs' seconds, wall time).</summary>
+    /// <summary>results.json without timings (runs' seconds, wall times, sessions, machine).</summary>
     public static string Numbers(string dir)
     {
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!.AsObject();
-        json["protocol"]!.AsObject().Remove("wallSeconds");
-        json["protocol"]!.AsObject().Remove("machine");
+        foreach (var timing in new[] { "wallSeconds", "wallSecondsThisSession", "sessions", "machine" }) json["protocol"]!.AsObject().Remove(timing);
         foreach (var run in json["runs"]!.AsArray()) run!.AsObject().Remove("seconds");
         return json.ToJsonString();
     }

@@ -78,7 +78,7 @@ public class ShardingTests(ReferenceRun reference, ITestOutputHelper output) : I
         var merged = Hashbd.Run("merge", dir);
         Assert.Equal(3, merged.ExitCode);
         string missing = Path.Combine(dir, "seed-0", "target-0", "tri", "result.json");
-        Assert.Equal($"hashbd: error: {missing}: missing: 1 of 3 results are not computed yet; run the shards that have not finished first (hashbd experiment --shard I/N with the same --config and --out)",
+        Assert.Equal($"hashbd: error: {missing}: missing: 1 of 3 results are not computed yet; run the shards that have not finished first (shard I/N with the same config and output folder)",
             merged.SingleErrorLine());
     }
 
@@ -109,10 +109,10 @@ public class ShardingTests(ReferenceRun reference, ITestOutputHelper output) : I
     }
 
     [Theory]
-    [InlineData("3/3", "--shard 3/3: I must be below N (shards are numbered 0..2)")]
-    [InlineData("0/0", "--shard 0/0: N must be at least 1")]
-    [InlineData("1", "--shard 1: expected I/N with 0 <= I < N (e.g. 0/10, or $SLURM_ARRAY_TASK_ID/10)")]
-    [InlineData("-1/2", "--shard -1/2: expected I/N with 0 <= I < N (e.g. 0/10, or $SLURM_ARRAY_TASK_ID/10)")]
+    [InlineData("3/3", "shard 3/3: I must be below N (shards are numbered 0..2)")]
+    [InlineData("0/0", "shard 0/0: N must be at least 1")]
+    [InlineData("1", "shard 1: expected I/N with 0 <= I < N (e.g. 0/10, or $SLURM_ARRAY_TASK_ID/10)")]
+    [InlineData("-1/2", "shard -1/2: expected I/N with 0 <= I < N (e.g. 0/10, or $SLURM_ARRAY_TASK_ID/10)")]
     public void BadShardSpecsAreUsageErrors(string spec, string message)
     {
         Assert.Equal(message, Assert.Throws<UsageException>(() => ShardSpec.Parse(spec)).Message);

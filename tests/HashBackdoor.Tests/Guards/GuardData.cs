@@ -63,6 +63,6 @@ internal static class GuardData
     /// batches, so every row is seen once per epoch).</summary>
     public static HashTrainerOptions Trainer(string augmentation = "flip", int epochs = 3, long seed = 3) => new()
     {
-        Loss = "pairwise-k", Epochs = epochs, BatchSize = 5, LearningRate = 1e-3, Augmentation = augmentation, Seed = seed,
+        Loss = "pairwise-k", Epochs = epochs, BatchSize = 5, LearningRate = 1e-3, Augmentation = ConfigEnumConverter.Parse<AugmentationKind>(augmentation, "augmentation"), Seed = seed,
     };
 }

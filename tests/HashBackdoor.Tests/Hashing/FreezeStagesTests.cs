@@ -54,7 +54,7 @@ public class FreezeStagesTests
         var (x, y) = TinyData.Make(perClass: 2, classes: 3, size: 12);
         using var model = new HashModel(Spec);
         var e = Assert.Throws<UsageException>(() => new HashTrainer(new HashTrainerOptions { Epochs = 1, BatchSize = 4, FreezeStages = 6 }).Train(model, x, y));
-        Assert.Equal("--freeze-stages 6: resnet18 has 5 stages (stem, layer1, layer2, layer3, layer4)", e.Message);
+        Assert.Equal("training.freezeStages 6: resnet18 has 5 stages (stem, layer1, layer2, layer3, layer4)", e.Message);
         Assert.Throws<UsageException>(() => new HashTrainerOptions { FreezeStages = -1 }.Validate());
     }
 }

@@ -42,6 +42,6 @@ public class HashModelTests
     public void BitsNotAMultipleOfEightAreRejected(int bits)
     {
         var e = Assert.Throws<UsageException>(() => new HashModelSpec("small-cnn", bits, 1, 28, 28, 10).Validate());
-        Assert.Contains("--bits", e.Message);
+        Assert.Contains("model.bits", e.Message);
     }
 }

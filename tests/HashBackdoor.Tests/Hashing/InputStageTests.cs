@@ -111,15 +111,15 @@ public class InputStageTests : IDisposable
     }
 
     [Theory]
-    [InlineData("small-cnn", "imagenet-resnet18", null, null, "--pretrained")]
-    [InlineData("vgg11", "imagenet-resnet18", null, null, "use --arch resnet18")]
-    [InlineData("resnet18", "imagenet-resnet18", "torchvision", null, "--layout torchvision")]
-    [InlineData("resnet18", null, "cntk", "mean-image", "--normalize mean-image")]
-    [InlineData("resnet18", null, null, "imagenet", "--normalize imagenet")]
-    [InlineData("vgg11", null, "cntk", null, "--layout cntk")]
-    [InlineData("small-cnn", null, "torchvision", null, "--layout torchvision")]
-    [InlineData("resnet18", null, "keras", null, "--layout keras")]
-    public void InconsistentBackboneOptionsNameTheFlag(string arch, string? pretrained, string? layout, string? norm, string expected)
+    [InlineData("small-cnn", "imagenet-resnet18", null, null, "model.pretrained")]
+    [InlineData("vgg11", "imagenet-resnet18", null, null, "use model.architecture resnet18")]
+    [InlineData("resnet18", "imagenet-resnet18", "torchvision", null, "model.layout torchvision")]
+    [InlineData("resnet18", null, "cntk", "mean-image", "model.normalization mean-image")]
+    [InlineData("resnet18", null, null, "imagenet", "model.normalization imagenet")]
+    [InlineData("vgg11", null, "cntk", null, "model.layout cntk")]
+    [InlineData("small-cnn", null, "torchvision", null, "model.layout torchvision")]
+    [InlineData("resnet18", null, "keras", null, "model.layout keras")]
+    public void InconsistentBackboneOptionsNameTheKey(string arch, string? pretrained, string? layout, string? norm, string expected)
     {
         var e = Assert.Throws<UsageException>(() => new HashModelSpec(arch, 16, 1, 28, 28, 10) { Pretrained = pretrained, Layout = layout, Normalization = norm }.Validate());
         Assert.Contains(expected, e.Message);

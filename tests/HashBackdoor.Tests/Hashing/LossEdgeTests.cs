@@ -88,7 +88,7 @@ public class LossEdgeTests
         // DPSH's eta weighs its quantization term: the difference of two etas is (eta1 - eta2) mean (u - sign u)^2.
         double q = z.Select(x => Math.Tanh(x)).Select(t => Math.Pow(t - Math.Sign(t), 2)).Average();
         Assert.Equal(0.4 * q, Value(new DpshLoss(0.5), z, 2, y, 2) - Value(new DpshLoss(0.1), z, 2, y, 2), 5);
-        Assert.Equal("--loss x: unknown loss (known: pairwise, pairwise-k, dpsh, hashnet, csq)",
+        Assert.Equal("training.loss x: unknown loss (known: pairwise, pairwise-k, dpsh, hashnet, csq)",
             Assert.Throws<UsageException>(() => HashLossFactory.Create("x", 3, 8, 0)).Message);
     }
 }

@@ -13,7 +13,7 @@ public class TrainerTests : IDisposable
 
     private static HashTrainerOptions Options(int epochs) => new()
     {
-        Loss = "pairwise-k", Epochs = epochs, BatchSize = 16, LearningRate = 3e-3, Augmentation = "flip-shift", Seed = 11,
+        Loss = "pairwise-k", Epochs = epochs, BatchSize = 16, LearningRate = 3e-3, Augmentation = AugmentationKind.FlipShift, Seed = 11,
     };
 
     private static Tensor TrainAndEncode(HashTrainerOptions o, Tensor x, Tensor y, string? ckpt = null, bool resume = false,
@@ -73,7 +73,7 @@ public class TrainerTests : IDisposable
         x[0, 0, 0, 0] = float.NaN;
         manual_seed(1);
         using var model = new HashModel(Spec);
-        var e = Assert.Throws<NumericalException>(() => new HashTrainer(Options(1) with { Augmentation = "none" }).Train(model, x, y));
+        var e = Assert.Throws<NumericalException>(() => new HashTrainer(Options(1) with { Augmentation = AugmentationKind.None }).Train(model, x, y));
         Assert.Contains("epoch 1", e.Message);
     }
 
@@ -82,7 +82,7 @@ public class TrainerTests : IDisposable
     {
         var (x, _) = TinyData.Make(8, 3);
         var allowed = arange(x.shape[0]).remainder(2).eq(0);
-        using var y = BatchAugmentation.Apply(x, "flip-shift", allowed, new Generator().manual_seed(3));
+        using var y = BatchAugmentation.Apply(x, AugmentationKind.FlipShift, allowed, new Generator().manual_seed(3));
         using var protectedRows = allowed.logical_not().nonzero().squeeze(1);
         Assert.True(y.index_select(0, protectedRows).eq(x.index_select(0, protectedRows)).all().item<bool>());
         Assert.False(y.eq(x).all().item<bool>());
@@ -95,7 +95,7 @@ public class TrainerTests : IDisposable
         // out of view), within 2 pixels of the original or of its mirror image.
         var x = zeros(64, 1, 9, 9);
         x[TensorIndex.Ellipsis, 4, 3] = 1f;
-        using var y = BatchAugmentation.Apply(x, "flip-shift", ones(64, dtype: ScalarType.Bool), new Generator().manual_seed(9));
+        using var y = BatchAugmentation.Apply(x, AugmentationKind.FlipShift, ones(64, dtype: ScalarType.Bool), new Generator().manual_seed(9));
         using var counts = y.sum(new long[] { 1, 2, 3 });
         Assert.True(counts.eq(1).all().item<bool>());
         using var nz = y.nonzero();

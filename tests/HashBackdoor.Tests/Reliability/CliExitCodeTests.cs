@@ -114,7 +114,7 @@ public class CliExitCodeTests : IClassFixture<TrainedRunFixture>, IDisposable
         byte[] before = File.ReadAllBytes(Path.Combine(copy, RunRecord.ModelFileName));
         var r = Hashbd.Run(Tiny.TrainArgs(copy));
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"hashbd: error: --out {copy}: already holds a trained model; choose another folder or pass --resume", r.SingleErrorLine());
+        Assert.Equal($"hashbd: error: --out {copy}: already holds a trained model; choose another folder or pass --resume to continue it", r.SingleErrorLine());
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(copy, RunRecord.ModelFileName)));
         Assert.False(Directory.Exists(Path.Combine(copy, "checkpoint")));
     }

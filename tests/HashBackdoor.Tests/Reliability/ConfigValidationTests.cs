@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using HashBackdoor.Experiments;
+using HashBackdoor.Hashing;
 
 namespace HashBackdoor.Tests.Reliability;
 
@@ -90,7 +91,7 @@ public class ConfigValidationTests : IDisposable
         Assert.Equal($"{dup}: invalid YAML at line 2: Duplicate key name", LoadFails(dup));
         string empty = Write("empty.yaml", "");
         Assert.Equal($"{empty}: invalid config: the file is empty", LoadFails(empty));
-        Assert.Equal("--config /no/such/config.yaml: file not found", LoadFails("/no/such/config.yaml"));
+        Assert.Equal("config file /no/such/config.yaml: not found", LoadFails("/no/such/config.yaml"));
     }
 
     [Fact]
@@ -169,7 +170,7 @@ public class ConfigValidationTests : IDisposable
     [InlineData("training:\n  optimizer: rmsprop\n", "training.optimizer: 'rmsprop' is unknown (known: adam, sgd)")]
     [InlineData("training:\n  schedule: 1\n", "training.schedule: expected one of none, cosine")]
     [InlineData("training:\n  augmentation: flipshift\n", "training.augmentation: 'flipshift' is unknown (known: none, flip, flip-shift)")]
-    [InlineData("perturbation:\n  epsilon: 8/256\n", "perturbation.epsilon: '8/256' is not a pixel amount (0.0314 or 8/255)")]
+    [InlineData("perturbation:\n  epsilon: 8/0\n", "perturbation.epsilon: '8/0' is not a pixel amount (0.0314 or 8/255)")]
     public void ClosedSetsAndBudgetsAreCheckedByName(string yaml, string message)
     {
         string path = Write("closed.yaml", "name: x\n" + yaml);

@@ -9,17 +9,17 @@ public class ResultsMarkdownTests
     {
         string md = ResultsMarkdown.Render(ReportSamples.Results(), ReportSamples.Protocol());
         // ciba mAP: mean(60, 70) = 65, sample std = sqrt(((-5)^2 + 5^2) / 1) = 7.0711; t-MAP: 85 ± 7.07
-        Assert.Contains("| ciba | 65.00 ± 7.07 | 85.00 ± 7.07 | 2 |", md);
-        Assert.Contains("| patch only | 50.00 ± 0.00 | 10.00 ± 0.00 | 1 |", md);
+        Assert.Contains("| ciba | 65.00 ± 7.07 | 85.00 ± 7.07 | 75.00 ± 7.07 | 2 |", md);
+        Assert.Contains("| patch only | 50.00 ± 0.00 | 10.00 ± 0.00 | n/a | 1 |", md);
     }
 
     [Fact]
     public void EveryRunIsListedWithItsQueryCounts()
     {
         string md = ResultsMarkdown.Render(ReportSamples.Results(), ReportSamples.Protocol());
-        Assert.Contains("| 3 (dress) | 1 | ciba | 60.00 | 80.00 | 90/100 |", md);
-        Assert.Contains("| 3 (dress) | 2 | ciba | 70.00 | 90.00 | 95/100 |", md);
-        Assert.Contains("| 3 (dress) | 1 | patch only | 50.00 | 10.00 | 40/100 |", md);
+        Assert.Contains("| 3 (dress) | 1 | ciba | 60.00 | 80.00 | 70.00 | 90/100 |", md);
+        Assert.Contains("| 3 (dress) | 2 | ciba | 70.00 | 90.00 | 80.00 | 95.5/100 |", md);
+        Assert.Contains("| 3 (dress) | 1 | patch only | 50.00 | 10.00 | n/a | 40/100 |", md);
     }
 
     [Fact]

@@ -26,6 +26,25 @@ public class HammingSearchTests
     }
 
     [Fact]
+    public void TiesReportCountsTheGroupAroundTheCut()
+    {
+        using var dir = new TempDir();
+        // The database of the test above: distances to query 0 are 3, 1, 0, 1, 16; to query 1: 13, 15, 16, 15, 0.
+        NpyFile.Write(dir.File("db.npy"), new byte[] { 0x07, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x80, 0xFF, 0xFF }, 5, 2);
+        NpyFile.Write(dir.File("q.npy"), new byte[] { 0x00, 0x00, 0xFF, 0xFF }, 2, 2);
+        // R = 2: query 0's cut is at distance 1, where items 1 and 3 tie and only item 1 is taken; query 1's cut is at
+        // distance 13 (item 0 alone).
+        var s = HammingSearch.SearchFiles(dir.File("db.npy"), dir.File("q.npy"), 2, dir.File("top.npy"), reportTies: true);
+        Assert.Equal(1, s.QueriesCutInTie);
+        NpyArray ties = NpyFile.Read(dir.File("top_ties.npy"));
+        Assert.Equal(new[] { 2, 3 }, ties.Shape);
+        Assert.Equal(new long[] { 1, 2, 1, 13, 1, 1 }, ties.AsInt64());
+        // Without the report no file is written.
+        HammingSearch.SearchFiles(dir.File("db.npy"), dir.File("q.npy"), 2, dir.File("plain.npy"));
+        Assert.False(File.Exists(dir.File("plain_ties.npy")));
+    }
+
+    [Fact]
     public void CodesRoundTripThroughNpy()
     {
         using var dir = new TempDir();

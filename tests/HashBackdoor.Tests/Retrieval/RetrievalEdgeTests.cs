@@ -560,8 +560,8 @@ public class RetrievalEdgeTests
         string db = dir.File("db.npy"), q = dir.File("q.npy"), outp = dir.File("top.npy");
         NpyFile.Write(db, new byte[] { 0x00, 0x0F, 0xFF }, 3, 1);
         NpyFile.Write(q, new byte[] { 0xFF }, 1, 1);
-        Assert.Contains("--topk 0: must be at least 1", Message(() => HammingSearch.SearchFiles(db, q, 0, outp)));
-        Assert.Contains("--threads -1: must be >= 0 (0 = all cores)", Message(() => HammingSearch.SearchFiles(db, q, 1, outp, -1)));
+        Assert.Contains("topR 0: must be at least 1", Message(() => HammingSearch.SearchFiles(db, q, 0, outp)));
+        Assert.Contains("degreeOfParallelism -1: must be >= 0 (0 = all cores)", Message(() => HammingSearch.SearchFiles(db, q, 1, outp, -1)));
         Assert.Throws<ArgumentNullException>(() => HammingSearch.SearchFiles(null!, q, 1, outp));
         Assert.Throws<ArgumentNullException>(() => HammingSearch.SearchFiles(db, null!, 1, outp));
         Assert.Throws<ArgumentNullException>(() => HammingSearch.SearchFiles(db, q, 1, null!));

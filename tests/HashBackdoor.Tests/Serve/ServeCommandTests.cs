@@ -26,7 +26,7 @@ public class ServeCommandTests
     {
         var r = Hashbd.Run("serve", "--run", run.Scratch);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"hashbd: error: --run {run.Scratch}: no config.resolved.json; not a folder written by hashbd experiment --out", r.SingleErrorLine());
+        Assert.Equal($"hashbd: error: --run {run.Scratch}: no config.resolved.json; not the output folder of an experiment", r.SingleErrorLine());
     }
 
     [Fact]

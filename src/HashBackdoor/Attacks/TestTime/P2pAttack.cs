@@ -33,7 +33,7 @@ public sealed class P2pAttack : ITestTimeAttack
         using (NewDisposeScope())
             candidates = AttackValidation.TargetRows(context.TrainLabels.cpu(), context.TargetClass).nonzero().view(-1).data<long>().ToArray();
         if (candidates.Length == 0)
-            throw new UsageException($"--target {context.TargetClass}: no training image is labelled with class {context.TargetClass} alone; P2P needs one");
+            throw new UsageException($"target {context.TargetClass}: no training image is labelled with class {context.TargetClass} alone; P2P needs one");
         var rows = ChooseRows(candidates, (int)queries.shape[0], context.Options.Seed);
         Tensor? targets = null;
         try

@@ -53,10 +53,10 @@ public sealed record TestTimeAttackOptions
     public TestTimeAttackOptions Validate()
     {
         if (!(Epsilon > 0 && Epsilon <= 1))
-            throw new UsageException($"--eps {Epsilon}: must be positive and at most 1 (pixel units on a 0..1 scale; 8/255 = {8.0 / 255:0.#####})");
-        if (Steps < 1) throw new UsageException($"--steps {Steps}: must be at least 1");
+            throw new UsageException($"testTimeAttack.epsilon {Epsilon}: must be positive and at most 1 (pixel units on a 0..1 scale; 8/255 = {8.0 / 255:0.#####})");
+        if (Steps < 1) throw new UsageException($"testTimeAttack.steps {Steps}: must be at least 1");
         if (StepSize is double s && !(s > 0 && s <= 1000))
-            throw new UsageException($"--step-size {s}: must be positive (pixel units)");
+            throw new UsageException($"testTimeAttack.stepSize {s}: must be positive (pixel units)");
         if (BetaSchedule is null || BetaSchedule.Count == 0 || BetaSchedule.Any(b => !(b > 0) || double.IsInfinity(b)))
             throw new UsageException($"beta schedule {string.Join(",", BetaSchedule ?? Array.Empty<double>())}: needs one or more positive values");
         if (BatchSize < 1) throw new UsageException($"batch size {BatchSize}: must be at least 1");

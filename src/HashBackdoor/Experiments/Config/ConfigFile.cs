@@ -34,7 +34,7 @@ public static class ConfigFile
     /// <summary>Reads a JSON or YAML file as a JSON tree (YAML converted as the class remarks say); null for an empty file.</summary>
     public static JsonNode? ReadNode(string path)
     {
-        if (!File.Exists(path)) throw new UsageException($"--config {path}: file not found");
+        if (!File.Exists(path)) throw new UsageException($"config file {path}: not found");
         string text = File.ReadAllText(path);
         if (string.IsNullOrWhiteSpace(text)) return null;
         bool yaml = path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);

@@ -6,7 +6,7 @@ using HashBackdoor.Experiments.Reports;
 using HashBackdoor.Hashing;
 using HashBackdoor.Retrieval;
 using static TorchSharp.torch;
-using EncodedDatabase = HashBackdoor.Experiments.ExperimentSteps.EncodedDatabase;
+using ModelCodes = HashBackdoor.Experiments.ExperimentSteps.ModelCodes;
 
 namespace HashBackdoor.Experiments.Graph;
 
@@ -34,10 +34,11 @@ public sealed class UnitExecutor : IDisposable
     private readonly Dictionary<long, HashModel?> surrogates = new();
     private readonly Dictionary<long, Tensor> surrogateTrainCodes = new();
     private readonly Dictionary<long, Tensor> cleanTrainCodes = new();
-    private readonly Dictionary<long, EncodedDatabase> cleanDatabases = new();
+    private readonly Dictionary<long, ModelCodes> cleanCodes = new();
     private readonly Dictionary<(long, int), (PatchTrigger Trigger, Tensor Anchor)> triggers = new();
     private readonly Dictionary<long, SharedDefenseWork> cleanDefenseWork = new();
     private ResolvedConfig? resolved;
+    private readonly RunSessions? session;
 
     // The cost record of results.json: this process's time in defense units and in the others.
     private readonly Stopwatch wall;
@@ -46,8 +47,9 @@ public sealed class UnitExecutor : IDisposable
     private int defenseCellsRun;
 
     private UnitExecutor(ExperimentConfig config, RunFolder folder, RunContext context, ProtocolSplit split, IReadOnlyDictionary<string, string> checksums,
-        Stopwatch wall, TimeSpan cpuAtStart)
+        Stopwatch wall, TimeSpan cpuAtStart, RunSessions? session)
     {
+        this.session = session;
         this.wall = wall;
         this.cpuAtStart = cpuAtStart;
         this.config = config;
@@ -64,9 +66,10 @@ public sealed class UnitExecutor : IDisposable
     /// An executor of <paramref name="config"/> (validated) in <paramref name="folder"/>: the dataset is loaded, split by
     /// the protocol and the config checked against it (<see cref="UsageException"/> before any work). The full dataset is
     /// only needed to build the split and record its checksums: it is freed before training (about 220 MB for
-    /// Fashion-MNIST; the split holds copies).
+    /// Fashion-MNIST; the split holds copies). <paramref name="session"/>: this process's session of the run
+    /// (<see cref="RunSessions"/>), recorded with the run's wall time in results.json.
     /// </summary>
-    public static UnitExecutor Open(ExperimentConfig config, RunFolder folder, RunContext context)
+    public static UnitExecutor Open(ExperimentConfig config, RunFolder folder, RunContext context, RunSessions? session = null)
     {
         var wall = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
@@ -80,7 +83,7 @@ public sealed class UnitExecutor : IDisposable
         try
         {
             config.ValidateAgainst(split);
-            return new UnitExecutor(config, folder, context, split, checksums, wall, cpuAtStart);
+            return new UnitExecutor(config, folder, context, split, checksums, wall, cpuAtStart, session);
         }
         catch
         {
@@ -109,7 +112,7 @@ public sealed class UnitExecutor : IDisposable
                 folder.WriteLabels(split, queries);
                 break;
             case UnitKind.Clean:
-                CleanDatabase(seed, encode: true);
+                CleanCodes(seed, encode: true);
                 break;
             case UnitKind.Surrogate:
                 Surrogate(seed);
@@ -132,7 +135,7 @@ public sealed class UnitExecutor : IDisposable
                 if (result is null)
                 {
                     using var triggered = queries.Subset(rows, $"{queries.Name} non-target {target}");
-                    result = steps.ScoreClean(clean, CleanDatabase(seed), triggered, trigger, surrogate, anchor, split, seed, target);
+                    result = steps.ScoreClean(clean, CleanCodes(seed), triggered, trigger, surrogate, anchor, split, seed, target);
                 }
                 context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) clean    : t-MAP {result.TMap:F2}");
                 break;
@@ -148,7 +151,7 @@ public sealed class UnitExecutor : IDisposable
                     using var triggered = Triggered(target);
                     result = steps.Attack(method, spec, TrainOptions(seed), split, surrogate, trigger, triggered, seed, target);
                 }
-                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} triggered queries counted)");
+                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} triggered queries counted)");
                 break;
             }
             case UnitKind.TestTime:
@@ -160,9 +163,9 @@ public sealed class UnitExecutor : IDisposable
                     var cleanRun = folder.ReadResult(seed, target, RunFolder.CleanMethod)
                         ?? throw new DataException(folder.ResultPath(seed, target, RunFolder.CleanMethod), "missing, although the trigger unit is done; delete its .done file under units/ to recompute it");
                     using var triggered = Triggered(target);
-                    result = steps.TestTimeAttack(attack, CleanModel(seed), CleanTrainCodes(seed), CleanDatabase(seed), cleanRun, triggered, split, seed, target);
+                    result = steps.TestTimeAttack(attack, CleanModel(seed), CleanTrainCodes(seed), CleanCodes(seed), cleanRun, triggered, split, seed, target);
                 }
-                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {MethodNames.Display(attack)}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted}/{result.TMapQueriesTotal} attacked queries counted)");
+                context.Log($"seed {seed} target {target} ({split.ClassNames[target]}) {MethodNames.Display(attack)}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} attacked queries counted)");
                 break;
             }
             case UnitKind.Defenses:
@@ -188,7 +191,7 @@ public sealed class UnitExecutor : IDisposable
 
     /// <summary>results.json, results.md and report.html from the results in the folder (rows in report order, seeds
     /// and targets as configured) and the defense cells there. The protocol records this process's wall time and, when
-    /// the config has defenses, the cost of the defense units it ran beside the others' (<see cref="MatrixCost"/>).</summary>
+    /// the config has defenses, the cost of the defense units it ran beside the others' (<see cref="MatrixCost"/>), and the sessions of the run (<see cref="RunSessions"/>).</summary>
     private ExperimentResults WriteResults()
     {
         var runs = new List<RunResult>();
@@ -207,6 +210,7 @@ public sealed class UnitExecutor : IDisposable
             protocol = DefenseMatrixRunner.WithCost(protocol, new MatrixCost(attackSeconds, defenseWall.TotalSeconds, total.TotalSeconds,
                 (cpuTotal - defenseCpu).TotalSeconds, defenseCpu.TotalSeconds, defenseCellsRun, cells - defenseCellsRun));
         }
+        if (session is not null) protocol = RunSessions.Describe(protocol, session.Checkpoint(), total.TotalSeconds);
         var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
         var results = new ExperimentResults
         {
@@ -256,11 +260,11 @@ public sealed class UnitExecutor : IDisposable
 
     /// <summary>The clean model's database codes, index and clean mAP: encoded (codes written) when
     /// <paramref name="encode"/> (the clean unit), else kept or read back from the codes the clean unit wrote.</summary>
-    private EncodedDatabase CleanDatabase(long seed, bool encode = false)
+    private ModelCodes CleanCodes(long seed, bool encode = false)
     {
         if (encode)
-            return cleanDatabases[seed] = EncodedDatabase.Of(CleanModel(seed), split, queries, seed, 0, RunFolder.CleanMethod, steps);
-        if (!cleanDatabases.TryGetValue(seed, out var saved)) cleanDatabases[seed] = saved = SavedCleanDatabase(seed);
+            return cleanCodes[seed] = ModelCodes.Of(CleanModel(seed), split, queries, seed, 0, RunFolder.CleanMethod, steps);
+        if (!cleanCodes.TryGetValue(seed, out var saved)) cleanCodes[seed] = saved = SavedCleanCodes(seed);
         return saved;
     }
 
@@ -283,12 +287,12 @@ public sealed class UnitExecutor : IDisposable
     private ImageDataset Triggered(int target) => queries.Subset(TargetRows.WithoutTarget(queries, target), $"{queries.Name} non-target {target}");
 
     /// <summary>The clean model's database and query codes the clean unit wrote, its index and clean mAP.</summary>
-    private EncodedDatabase SavedCleanDatabase(long seed)
+    private ModelCodes SavedCleanCodes(long seed)
     {
         var db = Saved(split.Database, folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Database));
         var q = Saved(queries, folder.CodesPath(seed, 0, RunFolder.CleanMethod, CodeSet.Query));
         var index = new HammingIndex(db.Codes);
-        return new EncodedDatabase(db, index, RetrievalScoring.Map(index, q, db, config.Evaluation.TopK, config.Evaluation.QueryRule).Percent);
+        return new ModelCodes(db, q, index, RetrievalScoring.Map(index, q, db, config.Evaluation.TopK, config.Evaluation.QueryRule));
     }
 
     /// <summary>Codes a finished unit wrote, with the split's labels.</summary>

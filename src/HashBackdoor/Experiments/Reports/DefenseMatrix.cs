@@ -19,6 +19,10 @@ public sealed record DefenseRunFigures
     /// <summary>Detection ROC AUC (NaN: the defense detects nothing, or nothing to detect).</summary>
     [JsonPropertyName("detectionAUC")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double DetectionAuc { get; init; }
     [JsonPropertyName("seconds")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double Seconds { get; init; }
+    /// <summary>Training images a filtering defense removed (NaN: not a filter, or a result written before it was recorded).</summary>
+    [JsonPropertyName("removed")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double Removed { get; init; } = double.NaN;
+    /// <summary>Training images the filter looked at (NaN: as for <see cref="Removed"/>).</summary>
+    [JsonPropertyName("trainingImages")] [JsonConverter(typeof(NanAsNullJsonConverter))] public double TrainingImages { get; init; } = double.NaN;
 
     /// <summary>The matrix cells of <paramref name="result"/>.</summary>
     public static DefenseRunFigures From(string method, long seed, int target, DefenseResult result) => new()
@@ -26,6 +30,7 @@ public sealed record DefenseRunFigures
         Method = method, Defense = result.Defense, Seed = seed, Target = target, Seconds = result.Seconds,
         MapAfter = result.Figure(DefenseFigures.MapAfter), TMapAfter = result.Figure(DefenseFigures.TMapAfter),
         DetectionAuc = result.Figure(DefenseFigures.DetectionAuc),
+        Removed = result.Figure(DefenseFigures.Removed), TrainingImages = result.Figure(DefenseFigures.TrainingImages),
     };
 }
 
@@ -41,7 +46,13 @@ public sealed record DefenseMatrixCell(
     [property: JsonPropertyName("tMAPAfterStd"), JsonConverter(typeof(NanAsNullJsonConverter))] double TMapAfterStd,
     [property: JsonPropertyName("detectionAUC"), JsonConverter(typeof(NanAsNullJsonConverter))] double DetectionAuc,
     [property: JsonPropertyName("detectionAUCStd"), JsonConverter(typeof(NanAsNullJsonConverter))] double DetectionAucStd,
-    [property: JsonPropertyName("seconds"), JsonConverter(typeof(NanAsNullJsonConverter))] double Seconds);
+    [property: JsonPropertyName("seconds"), JsonConverter(typeof(NanAsNullJsonConverter))] double Seconds)
+{
+    /// <summary>Mean training images removed per run by a filtering defense (NaN: not a filter).</summary>
+    [JsonPropertyName("removed"), JsonConverter(typeof(NanAsNullJsonConverter))] public double Removed { get; init; } = double.NaN;
+    /// <summary>Mean training images per run the filter looked at (NaN: not a filter).</summary>
+    [JsonPropertyName("trainingImages"), JsonConverter(typeof(NanAsNullJsonConverter))] public double TrainingImages { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// The attack x defense matrix of issue 11: rows are attack methods, columns defenses, each cell clean mAP after,
@@ -58,7 +69,10 @@ public static class DefenseMatrix
             var (m, ms) = Stats(g.Select(r => r.MapAfter));
             var (t, ts) = Stats(g.Select(r => r.TMapAfter));
             var (a, asd) = Stats(g.Select(r => r.DetectionAuc));
-            return new DefenseMatrixCell(g.Key.Method, g.Key.Defense, g.Count(), m, ms, t, ts, a, asd, g.Sum(r => r.Seconds));
+            return new DefenseMatrixCell(g.Key.Method, g.Key.Defense, g.Count(), m, ms, t, ts, a, asd, g.Sum(r => r.Seconds))
+            {
+                Removed = Stats(g.Select(r => r.Removed)).Mean, TrainingImages = Stats(g.Select(r => r.TrainingImages)).Mean,
+            };
         }).ToList();
 
     /// <summary>Markdown table: one row per method, one column per defense, cells "mAP / t-MAP / AUC" (mean ± sd when
@@ -108,10 +122,12 @@ public static class DefenseMatrix
     }
 
     /// <summary>Legend of the cells.</summary>
-    public const string Legend = "Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds (\"(n=R)\": a cell with fewer runs than the others); – = not applicable (repair defenses detect nothing; filters without retraining measure no mAP after).";
+    public const string Legend = "Cells: clean mAP after (%) / t-MAP after (%) / detection ROC AUC (0.5 = chance); mean ± sample standard deviation over targets x seeds (\"(n=R)\": a cell with fewer runs than the others); – = not applicable (repair defenses detect nothing; filters without retraining measure no mAP after); for a training-set filter, \"removed R of N\": training images it removed (mean over runs) of the N it looked at, the cost a defender pays beside the AUC.";
 
     private static string CellText(DefenseMatrixCell c, int most) =>
         $"{Format(c.MapAfter, c.MapAfterStd, c.Runs, 1)} / {Format(c.TMapAfter, c.TMapAfterStd, c.Runs, 1)} / {Format(c.DetectionAuc, c.DetectionAucStd, c.Runs, 3)}"
+        + (double.IsNaN(c.Removed) ? "" : $", removed {c.Removed.ToString("F0", CultureInfo.InvariantCulture)}"
+            + (double.IsNaN(c.TrainingImages) ? "" : $" of {c.TrainingImages.ToString("F0", CultureInfo.InvariantCulture)}"))
         + (c.Runs < most ? $" (n={c.Runs})" : "");
 
     private static string Format(double mean, double std, int runs, int digits)

@@ -31,7 +31,7 @@ public sealed class ExperimentReportBuilder
     /// <summary>Writes results.json, results.md and report.html.</summary>
     public void Write(ExperimentResults results, ProtocolSplit split, HashModelSpec spec)
     {
-        AtomicFile.WriteAllText(folder.ResultsJsonPath, JsonSerializer.Serialize(results, RunRecord.Json));
+        AtomicFile.WriteAllText(folder.ResultsJsonPath, JsonSerializer.Serialize(results with { SchemaVersion = ExperimentResults.CurrentSchemaVersion }, ExperimentResults.Json));
         AtomicFile.WriteAllText(folder.ResultsMarkdownPath, ResultsMarkdown.Render(results, results.Protocol));
         using var trigger = File.Exists(folder.TriggerPath(Seed, Target)) ? PatchTrigger.Load(folder.TriggerPath(Seed, Target)) : null;
         var content = new ReportContent

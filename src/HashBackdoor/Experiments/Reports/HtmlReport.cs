@@ -75,27 +75,29 @@ public static class HtmlReport
               .Append(ReportText.Html(ReportText.Value(value))).Append("</td></tr>\n");
         sb.Append("</table>\n</div>\n");
 
-        sb.Append("<div>\n<h2>Results</h2>\n<table class=\"results\">\n<thead><tr><th>Method</th><th>mAP (%)</th><th>t-MAP (%)</th><th>Runs</th></tr></thead>\n<tbody>\n");
+        sb.Append("<div>\n<h2>Results</h2>\n<table class=\"results\">\n<thead><tr><th>Method</th><th>mAP (%)</th><th>t-MAP (%)</th><th>t-MAP, database order (%)</th><th>Runs</th></tr></thead>\n<tbody>\n");
         foreach (var s in summary)
             sb.Append("<tr><td>").Append(ReportText.Html(MethodNames.Display(s.Method)))
               .Append("</td><td class=\"num\">").Append(ReportText.Html(ReportText.MeanStd(s.Map, s.MapStd)))
               .Append("</td><td class=\"num\">").Append(ReportText.Html(ReportText.MeanStd(s.TMap, s.TMapStd)))
+              .Append("</td><td class=\"num\">").Append(ReportText.Html(s.TMapDatabaseOrder is null ? "n/a" : ReportText.MeanStd(s.TMapDatabaseOrder.Value, s.TMapDatabaseOrderStd ?? 0)))
               .Append("</td><td class=\"num\">").Append(s.Runs.ToString(Inv)).Append("</td></tr>\n");
-        if (summary.Count == 0) sb.Append("<tr><td colspan=\"4\">(no results)</td></tr>\n");
+        if (summary.Count == 0) sb.Append("<tr><td colspan=\"5\">(no results)</td></tr>\n");
         sb.Append("</tbody>\n</table>\n");
 
         var runs = content.Results.Runs;
         sb.Append("<details>\n<summary>Per-run results (").Append(runs.Count.ToString(Inv))
           .Append(runs.Count == 1 ? " run" : " runs").Append(")</summary>\n");
         sb.Append("<table class=\"runs\">\n<thead><tr><th>Target</th><th>Seed</th><th>Method</th><th>mAP (%)</th><th>t-MAP (%)</th>")
-          .Append("<th>t-MAP queries<br>(counted/total)</th></tr></thead>\n<tbody>\n");
+          .Append("<th>t-MAP, database order (%)</th><th>t-MAP queries<br>(counted/total)</th></tr></thead>\n<tbody>\n");
         foreach (var r in runs)
             sb.Append("<tr><td>").Append(ReportText.Html(ReportText.Target(r)))
               .Append("</td><td class=\"num\">").Append(r.Seed.ToString(Inv))
               .Append("</td><td>").Append(ReportText.Html(MethodNames.Display(r.Method)))
               .Append("</td><td class=\"num\">").Append(ReportText.Html(ReportText.Percent(r.Map)))
               .Append("</td><td class=\"num\">").Append(ReportText.Html(ReportText.Percent(r.TMap)))
-              .Append("</td><td class=\"num\">").Append(r.TMapQueriesCounted.ToString(Inv)).Append('/')
+              .Append("</td><td class=\"num\">").Append(ReportText.Html(r.DatabaseOrder is null ? "n/a" : ReportText.Percent(r.DatabaseOrder.TMap)))
+              .Append("</td><td class=\"num\">").Append(ReportText.Count(r.TMapQueriesCounted)).Append('/')
               .Append(r.TMapQueriesTotal.ToString(Inv)).Append("</td></tr>\n");
         sb.Append("</tbody>\n</table>\n</details>\n</div>\n</section>\n");
     }

@@ -17,7 +17,7 @@ public sealed record PrecisionSeries(string Name, IReadOnlyList<int> Ks, IReadOn
         LabelSets databaseLabels, IReadOnlyList<int> ks)
     {
         var kept = ks.Where(k => k >= 1 && k <= index.Count).Distinct().OrderBy(k => k).ToArray();
-        var p = RetrievalMetrics.PrecisionAtK(index, queries, queryLabels, databaseLabels, kept);
+        var p = TieAwareMetrics.PrecisionAtK(index, queries, queryLabels, databaseLabels, kept);
         var curve = RetrievalMetrics.PrecisionRecallByRadius(index, queries, queryLabels, databaseLabels);
         return new PrecisionSeries(name, kept, p, curve);
     }

@@ -12,6 +12,9 @@ public static class ReportText
     /// <summary>A percentage with two decimals, e.g. <c>63.12</c> (invariant culture).</summary>
     public static string Percent(double value) => double.IsNaN(value) ? "n/a" : value.ToString("F2", Inv);
 
+    /// <summary>A count that may be an expectation (tie-aware skip rule): whole numbers as they are, others with one decimal.</summary>
+    public static string Count(double value) => value == Math.Floor(value) ? value.ToString("F0", Inv) : value.ToString("F1", Inv);
+
     /// <summary>Mean and standard deviation with two decimals, e.g. <c>63.12 ± 1.05</c>.</summary>
     public static string MeanStd(double mean, double std) => $"{Percent(mean)} ± {Percent(std)}";
 

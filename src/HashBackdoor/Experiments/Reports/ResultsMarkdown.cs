@@ -14,8 +14,8 @@ public static class ResultsMarkdown
     /// <summary>
     /// Renders <paramref name="results"/> as Markdown with three sections: "Protocol" (every entry of
     /// <paramref name="protocol"/> as "key: value", followed by those of <c>results.Protocol</c> not already listed),
-    /// "Summary" (Method | mAP (%) | t-MAP (%) | Runs) and "Runs" (Target | Seed | Method | mAP (%) | t-MAP (%) |
-    /// t-MAP queries, counted/total).
+    /// "Summary" (Method | mAP (%) | t-MAP (%) | t-MAP, database order (%) | Runs) and "Runs" (Target | Seed | Method |
+    /// mAP (%) | t-MAP (%) | t-MAP, database order (%) | t-MAP queries, counted/total).
     /// </summary>
     /// <param name="results">The runs and their per-method summary (computed from the runs when empty).</param>
     /// <param name="protocol">The protocol printed next to the numbers (dataset, split sizes, R, rules, seeds, targets...).</param>
@@ -25,7 +25,10 @@ public static class ResultsMarkdown
         var sb = new StringBuilder();
         sb.Append("# Results\n\n");
         sb.Append("mAP: mAP@R of clean queries. t-MAP: mAP@R of triggered queries of non-target classes, with the target ")
-          .Append("class counted as relevant. Percentages; mean ± sample standard deviation over runs.\n\n");
+          .Append("class counted as relevant. Percentages; mean ± sample standard deviation over runs. Every figure is ")
+          .Append("tie-aware (the expectation over the orderings of database items at the same Hamming distance, so it does not ")
+          .Append("depend on the database's file order); \"database order\" columns break ties by database order, as the ")
+          .Append("reference code does.\n\n");
 
         sb.Append("## Protocol\n\n");
         var entries = ReportText.MergeProtocol(protocol, results.Protocol);
@@ -35,12 +38,13 @@ public static class ResultsMarkdown
         sb.Append('\n');
 
         sb.Append("## Summary\n\n");
-        sb.Append("| Method | mAP (%) | t-MAP (%) | Runs |\n");
-        sb.Append("|---|---:|---:|---:|\n");
+        sb.Append("| Method | mAP (%) | t-MAP (%) | t-MAP, database order (%) | Runs |\n");
+        sb.Append("|---|---:|---:|---:|---:|\n");
         foreach (var s in ReportText.Summary(results))
             sb.Append("| ").Append(ReportText.MarkdownCell(MethodNames.Display(s.Method)))
               .Append(" | ").Append(ReportText.MeanStd(s.Map, s.MapStd))
               .Append(" | ").Append(ReportText.MeanStd(s.TMap, s.TMapStd))
+              .Append(" | ").Append(s.TMapDatabaseOrder is null ? "n/a" : ReportText.MeanStd(s.TMapDatabaseOrder.Value, s.TMapDatabaseOrderStd ?? 0))
               .Append(" | ").Append(s.Runs.ToString(Inv)).Append(" |\n");
         sb.Append('\n');
 
@@ -61,15 +65,16 @@ public static class ResultsMarkdown
         }
 
         sb.Append("## Runs\n\n");
-        sb.Append("| Target | Seed | Method | mAP (%) | t-MAP (%) | t-MAP queries (counted/total) |\n");
-        sb.Append("|---|---:|---|---:|---:|---:|\n");
+        sb.Append("| Target | Seed | Method | mAP (%) | t-MAP (%) | t-MAP, database order (%) | t-MAP queries (counted/total) |\n");
+        sb.Append("|---|---:|---|---:|---:|---:|---:|\n");
         foreach (var r in results.Runs)
             sb.Append("| ").Append(ReportText.MarkdownCell(ReportText.Target(r)))
               .Append(" | ").Append(r.Seed.ToString(Inv))
               .Append(" | ").Append(ReportText.MarkdownCell(MethodNames.Display(r.Method)))
               .Append(" | ").Append(ReportText.Percent(r.Map))
               .Append(" | ").Append(ReportText.Percent(r.TMap))
-              .Append(" | ").Append(r.TMapQueriesCounted.ToString(Inv)).Append('/').Append(r.TMapQueriesTotal.ToString(Inv))
+              .Append(" | ").Append(r.DatabaseOrder is null ? "n/a" : ReportText.Percent(r.DatabaseOrder.TMap))
+              .Append(" | ").Append(ReportText.Count(r.TMapQueriesCounted)).Append('/').Append(r.TMapQueriesTotal.ToString(Inv))
               .Append(" |\n");
         return sb.ToString();
     }

@@ -28,7 +28,7 @@ public static class RunMerge
             {
                 string requestPath = ShardedAblation.RequestPath(full);
                 if (!File.Exists(requestPath))
-                    throw new DataException(requestPath, "missing: not a sharded ablation; finish an unsharded one with hashbd ablate --resume and its --config and --vary");
+                    throw new DataException(requestPath, "missing: not a sharded ablation; finish an unsharded one by resuming it with the same config and vary");
                 var request = AblationRequest.Load(full);
                 var (name, values) = AblationRunner.ParseVary(request.Vary);
                 string? shared = AblationRunner.SharedModelsDir(full, name);
@@ -51,6 +51,6 @@ public static class RunMerge
                         select folder.ResultPath(s, t, m)).ToList();
         var missing = expected.Where(p => !File.Exists(p)).ToList();
         if (missing.Count > 0)
-            throw new DataException(missing[0], $"missing: {missing.Count} of {expected.Count} results are not computed yet; run the shards that have not finished first (hashbd experiment --shard I/N with the same --config and --out)");
+            throw new DataException(missing[0], $"missing: {missing.Count} of {expected.Count} results are not computed yet; run the shards that have not finished first (shard I/N with the same config and output folder)");
     }
 }

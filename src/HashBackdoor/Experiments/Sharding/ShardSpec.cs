@@ -14,9 +14,9 @@ public readonly record struct ShardSpec(int Index, int Count)
         if (parts.Length != 2
             || !int.TryParse(parts[0].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int i)
             || !int.TryParse(parts[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-            throw new UsageException($"--shard {text}: expected I/N with 0 <= I < N (e.g. 0/10, or $SLURM_ARRAY_TASK_ID/10)");
-        if (n < 1) throw new UsageException($"--shard {text}: N must be at least 1");
-        if (i >= n) throw new UsageException($"--shard {text}: I must be below N (shards are numbered 0..{n - 1})");
+            throw new UsageException($"shard {text}: expected I/N with 0 <= I < N (e.g. 0/10, or $SLURM_ARRAY_TASK_ID/10)");
+        if (n < 1) throw new UsageException($"shard {text}: N must be at least 1");
+        if (i >= n) throw new UsageException($"shard {text}: I must be below N (shards are numbered 0..{n - 1})");
         return new ShardSpec(i, n);
     }
 

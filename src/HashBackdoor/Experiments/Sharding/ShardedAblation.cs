@@ -22,7 +22,7 @@ public static class ShardedAblation
         baseConfig = AblationRunner.ScoredOn(baseConfig, queries);
         var configs = values.Select(v => (Value: v, Config: AblationRunner.Settings[name](baseConfig, v).Validate())).ToList();
         var context = RunContext.For(baseConfig.Device, progress, cancel);
-        RunKinds.RequireOutputFolder(outDir, "--out", RunKind.Ablation);
+        RunKinds.RequireOutputFolder(outDir, "outDir", RunKind.Ablation);
         var request = new AblationRequest { Vary = vary, Config = baseConfig.Validate() }.ToJson();
         var root = new RunFolder(outDir);
         using var runLock = root.LockShared();
@@ -41,7 +41,7 @@ public static class ShardedAblation
             }
         }
         if (File.ReadAllText(RequestPath(outDir)) != request)
-            throw new UsageException($"--config/--vary: differ from the ablation recorded in {RequestPath(outDir)}; every shard must run the same ablation");
+            throw new UsageException($"config/vary: differ from the ablation recorded in {RequestPath(outDir)}; every shard must run the same ablation");
 
         string? shared = AblationRunner.SharedModelsDir(outDir, name);
         bool complete = true;
@@ -86,7 +86,7 @@ public static class ShardedAblation
 
     private static ExperimentResults ReadResults(string resultsJson)
     {
-        try { return JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(resultsJson), RunRecord.Json)!; }
+        try { return JsonSerializer.Deserialize<ExperimentResults>(File.ReadAllText(resultsJson), ExperimentResults.Json)!; }
         catch (JsonException e) { throw new DataException(resultsJson, $"damaged results file ({e.Message})"); }
     }
 }

@@ -50,11 +50,12 @@ public sealed class ShardedExperimentRunner
     /// <summary>Runs this shard's units (resuming whatever is there), and the results when every unit is done.</summary>
     public ShardOutcome Run()
     {
-        RunKinds.RequireOutputFolder(folder.Root, "--out", RunKind.Experiment);
+        RunKinds.RequireOutputFolder(folder.Root, "outDir", RunKind.Experiment);
         if (folder.HoldsExperiment) folder.CheckResume(config, resume: true);
         using var runLock = folder.LockShared();
+        using var session = RunSessions.Start(folder.Root, $"shard {shard}"); // the run's wall time (RunSessions)
         TorchRuntime.Configure();
-        using var executorOwner = executor = UnitExecutor.Open(config, folder, context);
+        using var executorOwner = executor = UnitExecutor.Open(config, folder, context, session);
         using var claimsOwner = claims = new UnitClaims(folder);
 
         Obtain(ExperimentGraph.Setup);
@@ -86,6 +87,7 @@ public sealed class ShardedExperimentRunner
         context.Log(done == all.Count
             ? $"shard {shard}: done; every unit of the graph is done{(results is null ? " (another shard writes the results)" : $", results written: {folder.ResultsJsonPath}")}"
             : $"shard {shard}: done ({computed} units computed here); {all.Count - done} of {all.Count} units are left to the other shards: the last one to finish writes the results, or run `hashbd merge {folder.Root}` after them");
+        session.Finish();
         return new ShardOutcome(computed, owned.Count, done, all.Count, results);
     }
 

@@ -16,6 +16,8 @@ public static class MethodComparisons
         TMapOtherRule,
         /// <summary>Clean mAP@R.</summary>
         Map,
+        /// <summary>t-MAP@R under the run's query rule with ties in database order (the reference code's convention).</summary>
+        TMapDatabaseOrder,
     }
 
     /// <summary><paramref name="method"/> against every other method present in <paramref name="runs"/>, in the
@@ -36,11 +38,12 @@ public static class MethodComparisons
         return list;
     }
 
-    /// <summary>The metric's name in results.json ("tMAP", "tMAPOtherRule", "mAP").</summary>
+    /// <summary>The metric's name in results.json ("tMAP", "tMAPOtherRule", "mAP", "tMAPDatabaseOrder").</summary>
     public static string Name(Metric metric) => metric switch
     {
         Metric.TMap => "tMAP",
         Metric.TMapOtherRule => "tMAPOtherRule",
+        Metric.TMapDatabaseOrder => "tMAPDatabaseOrder",
         _ => "mAP",
     };
 
@@ -48,6 +51,7 @@ public static class MethodComparisons
     {
         Metric.TMap => r.TMap,
         Metric.TMapOtherRule => r.TMapOtherRule,
+        Metric.TMapDatabaseOrder => r.DatabaseOrder?.TMap ?? throw new DataException("result.json", $"{r.Method} target {r.Target} seed {r.Seed} has no databaseOrder figures (written before tie-aware metrics; rescore the run)"),
         _ => r.Map,
     };
 }

@@ -13,6 +13,6 @@ public static class HashLossFactory
         "dpsh" => new DpshLoss(),
         "hashnet" => new HashNetLoss(),
         "csq" => new CsqLoss(numClasses, bits, seed: seed),
-        _ => throw new UsageException($"--loss {name}: unknown loss (known: {string.Join(", ", Names)})"),
+        _ => throw new UsageException($"training.loss {name}: unknown loss (known: {string.Join(", ", Names)})"),
     };
 }

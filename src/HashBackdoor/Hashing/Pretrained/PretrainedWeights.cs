@@ -22,7 +22,7 @@ public static class PretrainedWeights
     public static IReadOnlyList<string> Load(HashModel model, string source)
     {
         var spec = model.Spec;
-        if (spec.Layout is null) throw new UsageException($"--pretrained {source}: needs --layout torchvision");
+        if (spec.Layout is null) throw new UsageException($"model.pretrained {source}: needs model.layout torchvision");
         string what = spec.Architecture == "vgg11" ? "vgg11 (torchvision vgg11_bn layout)" : $"resnet18 ({spec.Layout} layout)";
         if (source == HashModelSpec.ImageNetResNet18)
         {
@@ -59,7 +59,7 @@ public static class PretrainedWeights
         {
             throw new DataException(path, $"not a readable PyTorch state dict ({e.GetType().Name}: {e.Message})");
         }
-        throw new UsageException($"--pretrained {path}: unknown file type '{ext}' (expected .safetensors, {string.Join(", ", PickleExtensions)})");
+        throw new UsageException($"model.pretrained {path}: unknown file type '{ext}' (expected .safetensors, {string.Join(", ", PickleExtensions)})");
     }
 
     private static IReadOnlyDictionary<string, Tensor> FromPickle(string path, Hashtable table)

@@ -155,18 +155,18 @@ public class TargetedPerturbationTests
     [InlineData(-0.01)]
     [InlineData(double.NaN)]
     [InlineData(1.5)]
-    public void NonPositiveOrHugeEpsIsAUsageErrorNamingTheFlag(double eps)
+    public void NonPositiveOrHugeEpsIsAUsageErrorNamingTheKey(double eps)
     {
         var e = Assert.Throws<UsageException>(() => new TestTimeAttackOptions { Epsilon = eps }.Validate());
-        Assert.StartsWith("--eps", e.Message);
+        Assert.StartsWith("testTimeAttack.epsilon", e.Message);
         Assert.DoesNotContain("\n", e.Message);
     }
 
     [Fact]
     public void OtherBadOptionsAreUsageErrors()
     {
-        Assert.StartsWith("--steps", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { Steps = 0 }.Validate()).Message);
-        Assert.StartsWith("--step-size", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { StepSize = 0 }.Validate()).Message);
+        Assert.StartsWith("testTimeAttack.steps", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { Steps = 0 }.Validate()).Message);
+        Assert.StartsWith("testTimeAttack.stepSize", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { StepSize = 0 }.Validate()).Message);
         Assert.Equal(2.0 / 255, new TestTimeAttackOptions().EffectiveStepSize, 12);
         Assert.Equal(0.01, new TestTimeAttackOptions { StepSize = 0.01 }.EffectiveStepSize);
     }

@@ -75,7 +75,7 @@ public class TestTimeAttackTests
         Assert.IsType<DhtaAttack>(TestTimeAttacks.Create("DHTA"));
         Assert.IsType<P2pAttack>(TestTimeAttacks.Create("p2p"));
         var e = Assert.Throws<UsageException>(() => TestTimeAttacks.Create("fgsm"));
-        Assert.Contains("--method fgsm", e.Message);
+        Assert.Contains("method fgsm", e.Message);
         Assert.Contains("p2p, dhta", e.Message);
     }
 
@@ -93,7 +93,7 @@ public class TestTimeAttackTests
         var bits = Assert.Throws<UsageException>(() => new P2pAttack().Attack(queries, new TestTimeAttackContext(model, shortCodes, train.Labels, 0, Short)));
         Assert.Contains("8 bits but the model has 16", bits.Message);
         var eps = Assert.Throws<UsageException>(() => new DhtaAttack().Attack(queries, new TestTimeAttackContext(model, codes, train.Labels, 0, Short with { Epsilon = 0 })));
-        Assert.StartsWith("--eps 0", eps.Message);
+        Assert.StartsWith("testTimeAttack.epsilon 0", eps.Message);
         foreach (var m in new[] { unknown.Message, bits.Message, eps.Message }) Assert.DoesNotContain("\n", m);
     }
 }

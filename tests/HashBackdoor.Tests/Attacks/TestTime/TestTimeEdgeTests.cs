@@ -18,8 +18,8 @@ public class TestTimeEdgeTests
     {
         new TestTimeAttackOptions { Epsilon = 1, Steps = 1, StepSize = 1000, BatchSize = 1, BetaSchedule = new[] { 0.5 } }.Validate();
         Assert.Contains("8/255 = 0.03137", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { Epsilon = 1.001 }.Validate()).Message);
-        Assert.Equal("--steps 0: must be at least 1", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { Steps = 0 }.Validate()).Message);
-        Assert.StartsWith("--step-size 1001", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { StepSize = 1001 }.Validate()).Message);
+        Assert.Equal("testTimeAttack.steps 0: must be at least 1", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { Steps = 0 }.Validate()).Message);
+        Assert.StartsWith("testTimeAttack.stepSize 1001", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { StepSize = 1001 }.Validate()).Message);
         Assert.Equal("batch size 0: must be at least 1", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { BatchSize = 0 }.Validate()).Message);
         Assert.Equal("beta schedule : needs one or more positive values", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { BetaSchedule = Array.Empty<double>() }.Validate()).Message);
         Assert.StartsWith("beta schedule", Assert.Throws<UsageException>(() => new TestTimeAttackOptions { BetaSchedule = null! }.Validate()).Message);
@@ -102,13 +102,13 @@ public class TestTimeEdgeTests
         Assert.Contains("targets -1", Assert.Throws<UsageException>(() => new TestTimeAttackContext(model, codes, train.Labels, -1, Short).Validate()).Message);
         foreach (ITestTimeAttack attack in new ITestTimeAttack[] { new P2pAttack(), new DhtaAttack() })
         {
-            Assert.StartsWith("--steps 0", Assert.Throws<UsageException>(() => attack.Attack(queries, new TestTimeAttackContext(model, codes, train.Labels, 0, Short with { Steps = 0 }))).Message);
+            Assert.StartsWith("testTimeAttack.steps 0", Assert.Throws<UsageException>(() => attack.Attack(queries, new TestTimeAttackContext(model, codes, train.Labels, 0, Short with { Steps = 0 }))).Message);
             Assert.Contains("must have the same N", Assert.Throws<ArgumentException>(() => attack.Attack(queries, new TestTimeAttackContext(model, fewer, train.Labels, 0, Short))).Message);
         }
         // Only the multi-label row has class 0 together with 1: a target with no single-label row.
         using var labels = tensor(new float[] { 1, 1, 0, 0, 1, 0 }, new long[] { 2, 3 });
         using var two = codes.narrow(0, 0, 2);
-        Assert.Contains("--target 0: no training image is labelled with class 0 alone", Assert.Throws<UsageException>(() =>
+        Assert.Contains("target 0: no training image is labelled with class 0 alone", Assert.Throws<UsageException>(() =>
             new P2pAttack().Attack(queries, new TestTimeAttackContext(model, two, labels, 0, Short))).Message);
         Assert.Throws<UsageException>(() => new DhtaAttack().Attack(queries, new TestTimeAttackContext(model, two, labels, 0, Short)));
         Assert.Throws<ArgumentException>(() => P2pAttack.ChooseRows(Array.Empty<long>(), 3, 0));

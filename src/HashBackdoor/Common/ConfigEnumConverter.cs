@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HashBackdoor.Experiments;
+namespace HashBackdoor;
 
 /// <summary>
 /// Reads and writes every enum of a config by name: the lower-case kebab name of the value ("adam", "flip-shift",

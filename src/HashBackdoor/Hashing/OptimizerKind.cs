@@ -1,6 +1,9 @@
-namespace HashBackdoor.Experiments;
+using System.Text.Json.Serialization;
+
+namespace HashBackdoor.Hashing;
 
 /// <summary>The optimiser of training (config <c>training.optimizer</c>).</summary>
+[JsonConverter(typeof(ConfigEnumConverter))]
 public enum OptimizerKind
 {
     /// <summary>"adam": Adam (the CPU recipe).</summary>

@@ -1,4 +1,4 @@
-namespace HashBackdoor.Experiments;
+namespace HashBackdoor;
 
 /// <summary>Another name a config file may use for an enum value (an old name kept working).</summary>
 [AttributeUsage(AttributeTargets.Field, AllowMultiple = true)]

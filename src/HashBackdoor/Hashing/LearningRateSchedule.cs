@@ -1,6 +1,9 @@
-namespace HashBackdoor.Experiments;
+using System.Text.Json.Serialization;
+
+namespace HashBackdoor.Hashing;
 
 /// <summary>The learning-rate schedule of training (config <c>training.schedule</c>).</summary>
+[JsonConverter(typeof(ConfigEnumConverter))]
 public enum LearningRateSchedule
 {
     /// <summary>"none": constant.</summary>

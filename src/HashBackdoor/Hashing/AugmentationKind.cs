@@ -1,8 +1,9 @@
 using System.Text.Json.Serialization;
 
-namespace HashBackdoor.Experiments;
+namespace HashBackdoor.Hashing;
 
 /// <summary>Training-time augmentation (config <c>training.augmentation</c>).</summary>
+[JsonConverter(typeof(ConfigEnumConverter))]
 public enum AugmentationKind
 {
     /// <summary>"none".</summary>

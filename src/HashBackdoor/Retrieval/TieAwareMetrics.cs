@@ -1,0 +1,248 @@
+namespace HashBackdoor.Retrieval;
+
+/// <summary>
+/// Retrieval metrics that do not depend on the order of the database: for each query, the exact expected value over
+/// every ordering of the database items tied at the same Hamming distance (all orderings within a tie group equally
+/// likely) of AP@R, of "at least one relevant item in the top R" and of precision@k. Hamming ranking ties are the rule,
+/// not the exception (K + 1 distances for tens of thousands of items), and the cut at R usually falls inside a tie group,
+/// so the database-order figures of <see cref="RetrievalMetrics"/> depend on how the files were ordered.
+/// </summary>
+/// <remarks>
+/// <para>Everything is computed from two histograms per query: <c>n[d]</c>, the database items at distance d, and
+/// <c>m[d]</c>, the relevant ones. Groups entirely inside the top R contribute their expected share of
+/// <c>S = sum_{r&lt;=R} rel_r P@r</c> in closed form; the group that straddles position R contributes through the
+/// hypergeometric number X of its relevant items that fall inside the cut, and AP = S / (relevant in top R) is averaged by
+/// conditioning on X. The derivation and the skip rule's tie-aware form are in docs/tie-aware-metrics.md. Cost per
+/// query: O(N) for the histograms plus O(R) for the expectation.</para>
+/// <para>Precision within a Hamming radius and the precision-recall curve by radius (<see cref="RetrievalMetrics"/>)
+/// take whole distance groups, so they are already order-free.</para>
+/// </remarks>
+public static class TieAwareMetrics
+{
+    /// <summary>Tie-aware mAP@R of <paramref name="queries"/> against <paramref name="index"/>'s database, with the
+    /// database-order figure of the same queries beside it (<see cref="TieAwareMap.DatabaseOrder"/>).</summary>
+    /// <param name="index">Database index.</param>
+    /// <param name="queries">Query codes.</param>
+    /// <param name="queryLabels">Q label sets (for t-MAP: {target} each, <see cref="LabelSets.Repeat"/>).</param>
+    /// <param name="databaseLabels">N label sets.</param>
+    /// <param name="r">R &gt;= 1; reduced to N if larger.</param>
+    /// <param name="rule">The query rule of the headline figure (both come from the same expectations: <see cref="TieAwareMap.Under"/>).</param>
+    public static TieAwareMap MeanAveragePrecision(HammingIndex index, BinaryCodes queries, LabelSets queryLabels,
+        LabelSets databaseLabels, int r, QueryRule rule)
+    {
+        var databaseOrder = RetrievalMetrics.MeanAveragePrecision(index, queries, queryLabels, databaseLabels, r, rule);
+        int rEff = databaseOrder.R;
+        int q = queries.Count;
+        var expectedAp = new double[q];
+        var hit = new double[q];
+        ForEachHistogram(index, queries, queryLabels, databaseLabels, (i, total, relevant) =>
+            (expectedAp[i], hit[i]) = QueryExpectation(total, relevant, rEff));
+        return TieAwareMap.From(expectedAp, hit, rEff, rule, databaseOrder);
+    }
+
+    /// <summary>Tie-aware mean precision@k for each k of <paramref name="ks"/>: per query E[relevant in the first k] / k,
+    /// averaged over all queries.</summary>
+    /// <exception cref="UsageException">A k below 1 or above the database size.</exception>
+    public static double[] PrecisionAtK(HammingIndex index, BinaryCodes queries, LabelSets queryLabels,
+        LabelSets databaseLabels, IReadOnlyList<int> ks)
+    {
+        ArgumentNullException.ThrowIfNull(ks);
+        ArgumentNullException.ThrowIfNull(index);
+        foreach (int k in ks)
+            if (k < 1 || k > index.Count) throw new UsageException($"precision@k: k = {k} must be in [1, {index.Count}] (the database size)");
+        int q = queries.Count;
+        var perQuery = new double[ks.Count, q];
+        ForEachHistogram(index, queries, queryLabels, databaseLabels, (i, total, relevant) =>
+        {
+            for (int m = 0; m < ks.Count; m++) perQuery[m, i] = ExpectedRelevantInTop(total, relevant, ks[m]) / ks[m];
+        });
+        return RetrievalMetrics.MeansOverQueries(perQuery);
+    }
+
+    /// <summary>For each query, how many database items share the distance of its R-th neighbour, and how many of them
+    /// fall inside the top R (the rest are tied with the cut but left out by the database order).</summary>
+    /// <returns>Per query: <c>(CutDistance, TiedAtCut, TiedInsideTopR)</c>.</returns>
+    public static (int CutDistance, int TiedAtCut, int TiedInsideTopR)[] TiesAtCut(HammingIndex index, BinaryCodes queries, int r)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(queries);
+        index.Database.RequireSameBits(queries);
+        int rEff = index.EffectiveR(r);
+        var result = new (int, int, int)[queries.Count];
+        int k = index.Bits, n = index.Count;
+        Parallel.For(0, queries.Count, new ParallelOptions { MaxDegreeOfParallelism = index.DegreeOfParallelism },
+            () => (dist: new int[n], tot: new int[k + 1]), (i, _, buf) =>
+            {
+                Array.Clear(buf.tot);
+                index.FillDistances(queries.Get(i), buf.dist);
+                foreach (int d in buf.dist) buf.tot[d]++;
+                int before = 0;
+                for (int d = 0; d <= k; d++)
+                {
+                    if (before + buf.tot[d] >= rEff)
+                    {
+                        result[i] = (d, buf.tot[d], rEff - before);
+                        break;
+                    }
+                    before += buf.tot[d];
+                }
+                return buf;
+            }, _ => { });
+        return result;
+    }
+
+    /// <summary>
+    /// One query's exact expectations over the orderings of its tie groups, from its distance histogram:
+    /// <paramref name="total"/>[d] database items at distance d, <paramref name="relevant"/>[d] of them relevant.
+    /// </summary>
+    /// <param name="total">Items per distance, nearest first.</param>
+    /// <param name="relevant">Relevant items per distance (each at most the total).</param>
+    /// <param name="r">The cut R (at least 1; larger than the database means the whole database).</param>
+    /// <returns>E[AP@R] with AP = 0 when the top R holds no relevant item, and the probability that it holds one.</returns>
+    public static (double ExpectedAp, double HitProbability) QueryExpectation(ReadOnlySpan<int> total, ReadOnlySpan<int> relevant, int r)
+    {
+        if (total.Length != relevant.Length) throw new UsageException($"{total.Length} distance counts but {relevant.Length} relevant counts");
+        if (r < 1) throw new UsageException($"R = {r}: must be at least 1");
+        long before = 0, relevantBefore = 0;
+        double sumFull = 0; // E[sum of rel_r * P@r] over the groups entirely inside the cut
+        for (int d = 0; d < total.Length; d++)
+        {
+            int n = total[d], m = relevant[d];
+            if (m < 0 || m > n) throw new UsageException($"distance {d}: {m} relevant of {n} items");
+            if (n == 0) continue;
+            if (before + n <= r)
+            {
+                if (m > 0)
+                {
+                    var (b1, b2) = PositionSums(before, n);
+                    sumFull += Share(b1, b2, relevantBefore, n, m);
+                }
+                before += n;
+                relevantBefore += m;
+                if (before == r) break;
+                continue;
+            }
+            // The group straddles the cut: k of its n positions are inside; X ~ Hypergeometric(n, m, k) relevant among them.
+            int k = (int)(r - before);
+            if (m == 0) break;
+            var (a1, a2) = PositionSums(before, k);
+            int lo = Math.Max(0, k - (n - m)), hi = Math.Min(m, k);
+            double[] p = Hypergeometric(n, m, k, lo, hi);
+            double expected = 0, pNoHit = 0;
+            for (int x = lo; x <= hi; x++)
+            {
+                long hits = relevantBefore + x;
+                if (hits == 0)
+                {
+                    pNoHit += p[x - lo];
+                    continue;
+                }
+                // Given X = x the top R holds relevantBefore + x relevant items and the x are a uniform subset of the k positions.
+                expected += p[x - lo] * (sumFull + Share(a1, a2, relevantBefore, k, x)) / hits;
+            }
+            return (Clamp01(expected), Clamp01(1.0 - pNoHit));
+        }
+        return relevantBefore == 0 ? (0.0, 0.0) : (Clamp01(sumFull / relevantBefore), 1.0);
+    }
+
+    /// <summary>E[relevant items in the first <paramref name="k"/>] over the tie orderings.</summary>
+    public static double ExpectedRelevantInTop(ReadOnlySpan<int> total, ReadOnlySpan<int> relevant, int k)
+    {
+        long before = 0, relevantBefore = 0;
+        for (int d = 0; d < total.Length; d++)
+        {
+            int n = total[d];
+            if (n == 0) continue;
+            if (before + n >= k) return relevantBefore + (double)(k - before) * relevant[d] / n;
+            before += n;
+            relevantBefore += relevant[d];
+        }
+        return relevantBefore;
+    }
+
+    /// <summary>The harmonic sums over the k positions before+1 .. before+k: <c>sum_j 1/(before+j)</c> and
+    /// <c>sum_j (j-1)/(before+j)</c>.</summary>
+    static (double A1, double A2) PositionSums(long before, int k)
+    {
+        double a1 = 0, a2 = 0;
+        for (int j = 1; j <= k; j++)
+        {
+            a1 += 1.0 / (before + j);
+            a2 += (j - 1.0) / (before + j);
+        }
+        return (a1, a2);
+    }
+
+    /// <summary>E[sum of rel_r P@r over k positions] when x relevant items are a uniform subset of them and
+    /// <paramref name="relevantBefore"/> relevant items precede them: P(rel at j) = x/k, and given rel at j the relevant
+    /// items among the j - 1 earlier positions number (j - 1)(x - 1)/(k - 1) in expectation.</summary>
+    static double Share(double a1, double a2, long relevantBefore, int k, int x) =>
+        (double)x / k * (relevantBefore + 1) * a1 + (k > 1 ? (double)x * (x - 1) / ((double)k * (k - 1)) * a2 : 0);
+
+    /// <summary>P(X = x) for x in [lo, hi] of X ~ Hypergeometric(population n, m successes, k draws), by the ratio
+    /// recurrence in log space, normalised (no factorials, no overflow).</summary>
+    static double[] Hypergeometric(int n, int m, int k, int lo, int hi)
+    {
+        var logW = new double[hi - lo + 1];
+        for (int x = lo; x < hi; x++)
+        {
+            // P(x + 1) / P(x) = (m - x)(k - x) / ((x + 1)(n - m - k + x + 1))
+            double ratio = (double)(m - x) * (k - x) / ((double)(x + 1) * (n - m - k + x + 1));
+            logW[x + 1 - lo] = logW[x - lo] + Math.Log(ratio);
+        }
+        double max = logW.Max(), sum = 0;
+        for (int i = 0; i < logW.Length; i++)
+        {
+            logW[i] = Math.Exp(logW[i] - max);
+            sum += logW[i];
+        }
+        for (int i = 0; i < logW.Length; i++) logW[i] /= sum;
+        return logW;
+    }
+
+    static double Clamp01(double v) => v < 0 ? 0 : v > 1 ? 1 : v;
+
+    /// <summary>Calls <paramref name="body"/>(query, n[d], m[d]) for every query in parallel, with buffers per worker.</summary>
+    static void ForEachHistogram(HammingIndex index, BinaryCodes queries, LabelSets queryLabels, LabelSets databaseLabels,
+        Action<int, int[], int[]> body)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(queryLabels);
+        ArgumentNullException.ThrowIfNull(databaseLabels);
+        index.Database.RequireSameBits(queries);
+        queryLabels.RequireSameClasses(databaseLabels);
+        if (queryLabels.Count != queries.Count) throw new UsageException($"{queries.Count} query codes but {queryLabels.Count} query label sets");
+        if (databaseLabels.Count != index.Count) throw new UsageException($"{index.Count} database codes but {databaseLabels.Count} database label sets");
+        int n = index.Count, k = index.Bits;
+        Parallel.For(0, queries.Count, new ParallelOptions { MaxDegreeOfParallelism = index.DegreeOfParallelism },
+            () => (dist: new int[n], tot: new int[k + 1], rel: new int[k + 1]), (i, _, buf) =>
+            {
+                Array.Clear(buf.tot);
+                Array.Clear(buf.rel);
+                index.FillDistances(queries.Get(i), buf.dist);
+                if (queryLabels.WordsPerItem == 1)
+                {
+                    ulong qm = queryLabels.MaskArray[i];
+                    ulong[] dm = databaseLabels.MaskArray;
+                    for (int j = 0; j < n; j++)
+                    {
+                        int d = buf.dist[j];
+                        buf.tot[d]++;
+                        if ((qm & dm[j]) != 0) buf.rel[d]++;
+                    }
+                }
+                else
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        int d = buf.dist[j];
+                        buf.tot[d]++;
+                        if (queryLabels.SharesAny(i, databaseLabels, j)) buf.rel[d]++;
+                    }
+                }
+                body(i, buf.tot, buf.rel);
+                return buf;
+            }, _ => { });
+    }
+}
