@@ -3,24 +3,25 @@
 #   scripts/compare-runs.sh RUN_A RUN_B
 # - model, code, trigger, label and poison files (*.hbm, *.npy, *.bin, trigger.png, poison.json): byte for byte (cmp);
 # - results.json, every result.json (attack rows and defense cells) and config.resolved.json: as JSON without the keys
-#   that record time, cost or the machine (seconds, wallSeconds, *WallSeconds, *CpuSeconds, defenseMatrixToExperiment*,
-#   defenseCells*, machine, finished) and the note on work shared between defense runs (sharedWork: which process ran
-#   first);
+#   that record time, cost, sessions or the machine (seconds, wallSeconds, wallSecondsThisSession, sessions,
+#   *WallSeconds, *CpuSeconds, defenseMatrixToExperiment*, defenseCells*, machine, finished) and the note on work shared
+#   between defense runs (sharedWork: which process ran first);
 # - a file present in one folder only is a difference. Not compared: units/ (claim and done files of shards: hosts,
-#   pids, times), the folder lock (.hashbd.lock*), results.md and report.html (they print the timings), *.log.
+#   pids, times), the folder lock (.hashbd.lock*), sessions/ (RunSessions: times), results.md and report.html (they
+#   print the timings), *.log.
 # Prints one line per difference and a summary; exit 0 when the folders agree, 1 otherwise, 2 on a usage error.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 RUN_A RUN_B" >&2; exit 2; }
 a="${1%/}"; b="${2%/}"
 for d in "$a" "$b"; do [ -d "$d" ] || { echo "$d: not a folder" >&2; exit 2; }; done
 
-list() { (cd "$1" && find . -type f ! -path './units/*' ! -path '*/units/*' ! -name '.hashbd.lock*' ! -name '*.log' \
+list() { (cd "$1" && find . -type f ! -path './units/*' ! -path '*/units/*' ! -name '.hashbd.lock*' ! -path './sessions/*' ! -name '*.log' \
   ! -name 'results.md' ! -name 'report.html' ! -name '*.tmp' | sed 's|^\./||' | LC_ALL=C sort); }
 
 normalize() {
   python3 - "$1" <<'EOF'
 import json, re, sys
-drop = re.compile(r'^(seconds|wallSeconds|.*WallSeconds|.*CpuSeconds|defenseMatrixToExperiment.*|defenseCells.*|machine|finished|sharedWork)$', re.I)
+drop = re.compile(r'^(seconds|wallSeconds|wallSecondsThisSession|sessions|.*WallSeconds|.*CpuSeconds|defenseMatrixToExperiment.*|defenseCells.*|machine|finished|sharedWork)$', re.I)
 def strip(x):
     if isinstance(x, dict):
         return {k: strip(v) for k, v in x.items() if not drop.match(k)}

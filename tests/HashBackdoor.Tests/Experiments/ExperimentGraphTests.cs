@@ -90,8 +90,8 @@ public class ExperimentGraphTests : IDisposable
         Assert.Equal(plain.Runs.Select(r => r with { Seconds = 0 }), second.Results!.Runs.Select(r => r with { Seconds = 0 }));
     }
 
-    /// <summary>results.json without the keys that record time, cost or the machine (at any depth: runs, defense runs,
-    /// matrix cells, protocol).</summary>
+    /// <summary>results.json without the keys that record time, cost, sessions or the machine (at any depth: runs, defense
+    /// runs, matrix cells, protocol).</summary>
     private static string Numbers(string dir)
     {
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!;
@@ -104,7 +104,7 @@ public class ExperimentGraphTests : IDisposable
         if (node is JsonObject o)
         {
             foreach (var key in o.Select(p => p.Key).ToList())
-                if (key is "seconds" or "wallSeconds" or "machine" || key.EndsWith("WallSeconds") || key.EndsWith("CpuSeconds")
+                if (key is "seconds" or "wallSeconds" or "wallSecondsThisSession" or "sessions" or "machine" || key.EndsWith("WallSeconds") || key.EndsWith("CpuSeconds")
                     || key.StartsWith("defenseMatrixToExperiment") || key.StartsWith("defenseCells"))
                     o.Remove(key);
                 else Strip(o[key]);
