@@ -49,7 +49,7 @@ public static class DefenseMatrixRunner
             if (!config.Seeds.Contains(s)) throw new UsageException($"seeds {s}: the run has seeds {string.Join(", ", config.Seeds)}");
 
         var todo = (from seed in seeds from method in methods from target in targets
-                    let missing = defenses.Where(d => !File.Exists(folder.DefenseResultPath(seed, target, method, d))).ToList()
+                    let missing = MissingCells(folder, defenses, seed, target, method)
                     select (seed, method, target, missing)).ToList();
         int skipped = todo.Sum(x => defenses.Count - x.missing.Count), ran = 0;
         if (todo.All(x => x.missing.Count == 0)) return (0, skipped);
@@ -65,28 +65,8 @@ public static class DefenseMatrixRunner
             foreach (var (seed, method, target, missing) in todo)
             {
                 if (missing.Count == 0) continue;
-                var created = missing.Select(d => Create(d, settings)).ToList();
-                var needs = created.Aggregate(DefenseNeeds.None, (n, d) => n | d.Needs);
-                var load = Stopwatch.StartNew();
-                SharedDefenseWork? shared = null;
-                if (method == RunFolder.CleanMethod && !cleanWork.TryGetValue(seed, out shared)) cleanWork[seed] = shared = new SharedDefenseWork();
-                using var run = DefenseInputsLoader.Load(folder, resolved, split, new DefenseRunSelection { Seed = seed, Target = target, Method = method, Device = config.Device }, needs, shared);
-                context.Log($"defenses on seed {seed} target {target} {method}: inputs loaded in {load.Elapsed.TotalSeconds:F0} s");
-                foreach (var defense in created)
-                {
-                    context.Cancellation.ThrowIfCancellationRequested();
-                    var defenseContext = new DefenseContext
-                    {
-                        Device = context.Device, Seed = settings.Seed, Cancel = context.Cancellation, Log = context.Log,
-                        Retrain = settings.Retrain.Contains(defense.Name, StringComparer.OrdinalIgnoreCase),
-                    };
-                    var result = defense.Run(run.Inputs, defenseContext);
-                    var describe = new Dictionary<string, object?>(run.Describe()) { ["retrain"] = defenseContext.Retrain, ["defenseSeed"] = settings.Seed };
-                    result.Save(folder.DefenseDir(seed, target, method, defense.Name), describe);
-                    ran++;
-                    overall.Report(skipped + ran, $"seed {seed} target {target} {method} {defense.Name}");
-                    context.Log($"seed {seed} target {target} {method,-9} {defense.Name,-27}: mAP {result.Figure(DefenseFigures.MapAfter):F2} t-MAP {result.Figure(DefenseFigures.TMapAfter):F2} AUC {result.Figure(DefenseFigures.DetectionAuc):F3} ({result.Seconds:F0} s)");
-                }
+                RunCells(folder, resolved, split, settings, missing, seed, target, method, context, cleanWork,
+                    defense => overall.Report(skipped + ++ran, $"seed {seed} target {target} {method} {defense}"));
             }
         }
         finally
@@ -95,6 +75,46 @@ public static class DefenseMatrixRunner
             owned?.Dispose();
         }
         return (ran, skipped);
+    }
+
+    /// <summary>The defenses of <paramref name="defenses"/> whose result for the attack run (seed, target, method) is not
+    /// in the folder yet.</summary>
+    public static IReadOnlyList<string> MissingCells(RunFolder folder, IReadOnlyList<string> defenses, long seed, int target, string method) =>
+        defenses.Where(d => !File.Exists(folder.DefenseResultPath(seed, target, method, d))).ToList();
+
+    /// <summary>
+    /// The defense cells of one attack run (the unit <see cref="Graph.UnitKind.Defenses"/> of an experiment, and one row
+    /// of <see cref="Run"/>): the inputs of the run (victim, poison set, trigger, codes) are loaded once and every defense
+    /// of <paramref name="missing"/> runs on them and saves its result. <paramref name="cleanWork"/> holds the work the
+    /// clean control's runs share across the targets of a seed (owned by the caller, disposed by it).
+    /// </summary>
+    /// <returns>The number of defenses run.</returns>
+    public static int RunCells(RunFolder folder, ResolvedConfig resolved, ProtocolSplit split, DefenseSettingsConfig settings, IReadOnlyList<string> missing,
+        long seed, int target, string method, RunContext context, IDictionary<long, SharedDefenseWork> cleanWork, Action<string>? onCell = null)
+    {
+        var config = resolved.Config;
+        var created = missing.Select(d => Create(d, settings)).ToList();
+        var needs = created.Aggregate(DefenseNeeds.None, (n, d) => n | d.Needs);
+        var load = Stopwatch.StartNew();
+        SharedDefenseWork? shared = null;
+        if (method == RunFolder.CleanMethod && !cleanWork.TryGetValue(seed, out shared)) cleanWork[seed] = shared = new SharedDefenseWork();
+        using var run = DefenseInputsLoader.Load(folder, resolved, split, new DefenseRunSelection { Seed = seed, Target = target, Method = method, Device = config.Device }, needs, shared);
+        context.Log($"defenses on seed {seed} target {target} {method}: inputs loaded in {load.Elapsed.TotalSeconds:F0} s");
+        foreach (var defense in created)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            var defenseContext = new DefenseContext
+            {
+                Device = context.Device, Seed = settings.Seed, Cancel = context.Cancellation, Log = context.Log,
+                Retrain = settings.Retrain.Contains(defense.Name, StringComparer.OrdinalIgnoreCase),
+            };
+            var result = defense.Run(run.Inputs, defenseContext);
+            var describe = new Dictionary<string, object?>(run.Describe()) { ["retrain"] = defenseContext.Retrain, ["defenseSeed"] = settings.Seed };
+            result.Save(folder.DefenseDir(seed, target, method, defense.Name), describe);
+            onCell?.Invoke(defense.Name);
+            context.Log($"seed {seed} target {target} {method,-9} {defense.Name,-27}: mAP {result.Figure(DefenseFigures.MapAfter):F2} t-MAP {result.Figure(DefenseFigures.TMapAfter):F2} AUC {result.Figure(DefenseFigures.DetectionAuc):F3} ({result.Seconds:F0} s)");
+        }
+        return created.Count;
     }
 
     /// <summary>

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using HashBackdoor.Attacks;
 using HashBackdoor.Attacks.TestTime;
 using HashBackdoor.Data;
+using HashBackdoor.Experiments.Graph;
 using HashBackdoor.Experiments.Reports;
+using HashBackdoor.Experiments.Sharding;
 using HashBackdoor.Hashing;
 using HashBackdoor.Retrieval;
 using TorchSharp;
@@ -11,12 +13,13 @@ using static TorchSharp.torch;
 namespace HashBackdoor.Experiments;
 
 /// <summary>
-/// Runs a CIBA experiment (method.md sections 3-7) for every seed and target class of a config: clean model (and
-/// surrogate) per seed; per target: anchor code, trigger, then for every method a poisoned training set and a victim
-/// trained from the clean model's initial weights; clean mAP@R on clean queries and t-MAP@R on triggered non-target
-/// queries (<see cref="RetrievalScoring"/>). Every finished piece goes to the <see cref="RunFolder"/>, so an interrupted
-/// run resumes where it stopped; seeds come from the context's <see cref="RunSeeds"/>. The outputs (results.json,
-/// results.md, report.html) are written by <see cref="ExperimentReportBuilder"/>.
+/// Runs a CIBA experiment (method.md sections 3-7) in one process: the units of its <see cref="ExperimentGraph"/> (clean
+/// model and surrogate per seed; per target the anchor code and trigger; per method a poisoned training set and a victim
+/// trained from the clean model's initial weights; the test-time attacks; the defense cells; the results), executed in
+/// the graph's order by a <see cref="UnitExecutor"/>, the same executor a shard (<see cref="ShardedExperimentRunner"/>)
+/// runs its units with. Every finished piece goes to the <see cref="RunFolder"/>, so an interrupted run resumes where it
+/// stopped; seeds come from the context's <see cref="RunSeeds"/>. The outputs (results.json, results.md, report.html) are
+/// written by <see cref="ExperimentReportBuilder"/>.
 /// </summary>
 public sealed class ExperimentRunner
 {
@@ -44,10 +47,6 @@ public sealed class ExperimentRunner
     /// <summary>The run folder.</summary>
     public RunFolder Folder => folder;
 
-    private IRunProgress Progress => context.Progress;
-    private QueryRule Rule => config.Evaluation.QueryRule;
-    private int TopK => config.Evaluation.TopK;
-
     /// <summary>Runs (or resumes) the experiment and returns its results. The folder is checked before any work (a file,
     /// not writable, another kind of run: <see cref="UsageException"/>) and locked for the run (<see cref="RunLock"/>: a
     /// second process is refused); temporary files a killed run left behind are removed.</summary>
@@ -55,125 +54,53 @@ public sealed class ExperimentRunner
     {
         RunKinds.RequireOutputFolder(folder.Root, "outDir", RunKind.Experiment);
         using var runLock = folder.Lock();
-        return RunHoldingLock(resume);
-    }
-
-    /// <summary><see cref="Run"/> for a caller that already holds the folder's lock (a shard merging the results).</summary>
-    internal ExperimentResults RunHoldingLock(bool resume)
-    {
         TorchRuntime.Configure();
-        var wall = Stopwatch.StartNew();
-        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         folder.CheckResume(config, resume);
         // Recorded under RUN/sessions/ so that results.json gives the whole run's wall time, not only this session's.
         using var session = RunSessions.Start(folder.Root, "experiment");
-        using var split = LoadSplit();
-        var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
-        var queries = config.Queries(split);
-        Progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
+        using var executor = UnitExecutor.Open(config, folder, context, session);
+        var graph = ExperimentGraph.Of(config);
+        context.Log($"dataset {executor.Split.Name}: train {executor.Split.Train.Count}, query {executor.Split.Query.Count}, database {executor.Split.Database.Count}; "
             + $"{config.Seeds.Count} seed(s) x {config.Targets.Count} target(s) x {config.Methods.Count} method(s)"
-            + (config.TestTime.Count > 0 ? $" + {config.TestTime.Count} test-time attack(s)" : ""));
-
-        var runs = new List<RunResult>();
-        int total = config.Seeds.Count * config.Targets.Count * (config.Methods.Count + config.TestTime.Count + 1), done = 0;
-        using var overall = Progress.Start("experiment", total);
-        foreach (long seed in config.Seeds)
+            + (config.TestTime.Count > 0 ? $" + {config.TestTime.Count} test-time attack(s)" : "")
+            + (config.Defenses.Count > 0 ? $" + {config.DefenseNames().Count} defense(s)" : ""));
+        using (var overall = context.Step("experiment", graph.Units.Count))
         {
-            var trainOptions = config.Training.ToTrainerOptions(context.Seeds.For(SeedPurpose.Training, seed));
-            using var clean = TrainedModel(spec, trainOptions, split.Train, folder.CleanModelDir(seed), $"seed {seed} clean model");
-            using var surrogateOwned = TrainedSurrogate(spec, split, seed);
-            var surrogate = surrogateOwned ?? clean;
-            var cleanScores = Scores.Of(clean, split, queries, seed, 0, RunFolder.CleanMethod, this);
-            using var surrogateTrainCodes = HashEncoder.Encode(surrogate, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device);
-            // The test-time attacks are white-box on the clean model: its own codes of the training set.
-            using var cleanTrainCodesOwned = config.TestTime.Count > 0 && surrogateOwned is not null
-                ? HashEncoder.Encode(clean, split.Train.Images, RetrievalScoring.EncodeBatch, null, context.Device) : null;
-            var cleanTrainCodes = cleanTrainCodesOwned ?? surrogateTrainCodes;
-
-            foreach (int target in config.Targets)
+            for (int i = 0; i < graph.Units.Count; i++)
             {
-                using var anchor = AnchorCode.Compute(surrogateTrainCodes, split.Train.Labels, target);
-                folder.WriteAnchor(seed, target, anchor);
-                using var trigger = Trigger(surrogate, split.Train, anchor, seed, target);
-                long[] triggeredRows = TargetRows.WithoutTarget(queries, target);
-                folder.WriteTriggeredQueries(seed, target, triggeredRows);
-                using var triggered = queries.Subset(triggeredRows, $"{queries.Name} non-target {target}");
-
-                // The clean model with triggered queries: what the patch alone achieves; with the trigger's own effect on
-                // the surrogate (a control: a targeted adversarial patch moves codes toward the anchor).
-                var cleanRun = folder.ReadResult(seed, target, RunFolder.CleanMethod)
-                    ?? ScoreClean(clean, cleanScores, triggered, trigger, surrogate, anchor, split, seed, target);
-                runs.Add(Named(cleanRun));
-                overall.Report(++done, $"seed {seed} target {target} clean: t-MAP {cleanRun.TMap:F2}");
-
-                foreach (string method in config.Methods)
-                {
-                    var result = folder.ReadResult(seed, target, method) ?? Attack(method, spec, trainOptions, split, surrogate, trigger, triggered, seed, target);
-                    runs.Add(Named(result));
-                    overall.Report(++done, $"seed {seed} target {target} {method}: mAP {result.Map:F2} t-MAP {result.TMap:F2}");
-                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {method,-9}: mAP {result.Map:F2}  t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} triggered queries counted)");
-                }
-
-                foreach (string attack in config.TestTime)
-                {
-                    var result = folder.ReadResult(seed, target, attack) ?? TestTimeAttack(attack, clean, cleanTrainCodes, cleanScores, cleanRun, triggered, split, seed, target);
-                    runs.Add(Named(result));
-                    string shown = MethodNames.Display(attack);
-                    overall.Report(++done, $"seed {seed} target {target} {shown}: t-MAP {result.TMap:F2}");
-                    Progress.Info($"seed {seed} target {target} ({split.ClassNames[target]}) {shown}: t-MAP {result.TMap:F2}  ({result.TMapQueriesCounted:0.#}/{result.TMapQueriesTotal} attacked queries counted)");
-                }
+                executor.Execute(graph.Units[i]);
+                overall.Report(i + 1, graph.Units[i].Id);
             }
         }
-
-        // The attack x defense matrix (config key defenses): cells already in the folder are kept. Its wall time is
-        // recorded beside the experiment's own, both measured in this process (same machine load).
-        double attackSeconds = wall.Elapsed.TotalSeconds;
-        var protocol = ProtocolDescription.ForExperiment(config, split, attackSeconds);
-        if (config.Defenses.Count > 0)
-        {
-            var matrixWall = Stopwatch.StartNew();
-            var cpuAtMatrix = Process.GetCurrentProcess().TotalProcessorTime;
-            var (ran, skipped) = DefenseMatrixRunner.Run(folder, folder.ReadResolvedConfig(), new DefenseMatrixRequest { Defenses = config.DefenseNames() }, context, split);
-            var cpuAtEnd = Process.GetCurrentProcess().TotalProcessorTime;
-            protocol = DefenseMatrixRunner.WithCost(protocol, new MatrixCost(attackSeconds, matrixWall.Elapsed.TotalSeconds, wall.Elapsed.TotalSeconds,
-                (cpuAtMatrix - cpuAtStart).TotalSeconds, (cpuAtEnd - cpuAtMatrix).TotalSeconds, ran, skipped));
-        }
-        protocol = RunSessions.Describe(protocol, session.Checkpoint(), wall.Elapsed.TotalSeconds);
-        var defenseRuns = DefenseMatrixRunner.Collect(folder, config);
-        var results = new ExperimentResults
-        {
-            Protocol = protocol, Runs = runs, Summary = MethodSummary.From(runs),
-            Comparisons = ExperimentResults.Compare(runs, MethodNames.Reference(config)),
-            DefenseRuns = defenseRuns, DefenseMatrix = DefenseMatrix.Cells(defenseRuns),
-        };
-        new ExperimentReportBuilder(config, folder, context).Write(results, split, spec);
-        Progress.Info($"report: {folder.ReportHtmlPath}");
+        context.Log($"report: {folder.ReportHtmlPath}");
         session.Finish();
-        return results;
+        return executor.Results!;
     }
+}
 
-    /// <summary>The protocol split, the config checked against it, and the run's first files (resolved config, labels).
-    /// The full dataset is only needed to build the split and record its checksums: it is freed before training (about
-    /// 220 MB for Fashion-MNIST; the split holds copies).</summary>
-    private ProtocolSplit LoadSplit()
+/// <summary>
+/// The computations the units of an experiment are made of (<see cref="UnitExecutor"/> calls them): train or read back a
+/// model, optimise or read back a trigger, poison, encode and score. Each reads back what the run folder already holds
+/// and writes what it computes.
+/// </summary>
+internal sealed class ExperimentSteps
+{
+    private readonly ExperimentConfig config;
+    private readonly RunFolder folder;
+    private readonly RunContext context;
+
+    /// <summary>The steps of <paramref name="config"/> (validated) in <paramref name="folder"/>.</summary>
+    public ExperimentSteps(ExperimentConfig config, RunFolder folder, RunContext context)
     {
-        using var data = DatasetCatalog.Load(config.Dataset);
-        var split = RetrievalProtocol.Apply(data, config.Protocol);
-        try
-        {
-            config.ValidateAgainst(split);
-            folder.WriteResolvedConfig(new ResolvedConfig { Config = config, ToolkitVersion = ToolkitInfo.Version, DatasetChecksums = data.Checksums, Machine = RunRecord.DescribeMachine() });
-            folder.WriteLabels(split, config.Queries(split));
-            return split;
-        }
-        catch
-        {
-            split.Dispose();
-            throw;
-        }
+        this.config = config;
+        this.folder = folder;
+        this.context = context;
     }
 
-    /// <summary>Poisons, trains the victim, scores it, and records the result.</summary>
+    private IRunProgress Progress => context.Progress;
+    private QueryRule Rule => config.Evaluation.QueryRule;
+    private int TopK => config.Evaluation.TopK;
+
     /// <summary>The independent surrogate of <paramref name="seed"/> (its own seed; the transfer threat model's loss and
     /// architecture when the config names them), trained or read back; null for the twin surrogate (the clean model).</summary>
     internal HashModel? TrainedSurrogate(HashModelSpec spec, ProtocolSplit split, long seed) => config.Surrogate.Kind == SurrogateKind.Independent
@@ -187,20 +114,21 @@ public sealed class ExperimentRunner
 
     /// <summary>The clean model with triggered queries (what the patch alone achieves), with the trigger's own effect on
     /// the surrogate (a control: a targeted adversarial patch moves codes toward the anchor); recorded in the folder.</summary>
-    internal RunResult ScoreClean(HashModel clean, Scores scores, ImageDataset triggered, PatchTrigger trigger, HashModel surrogate, Tensor anchor,
+    internal RunResult ScoreClean(HashModel clean, ModelCodes scores, ImageDataset triggered, PatchTrigger trigger, HashModel surrogate, Tensor anchor,
         ProtocolSplit split, long seed, int target) =>
         folder.WriteResult(Score(clean, scores, triggered, trigger, split, seed, target, RunFolder.CleanMethod, 0) with
         {
             TriggerEffect = TriggerEffect.Measure(surrogate, triggered.Images, anchor, trigger, config.Trigger.ToOptions(0)),
         });
 
+    /// <summary>Poisons, trains the victim, scores it, and records the result.</summary>
     internal RunResult Attack(string method, HashModelSpec spec, HashTrainerOptions trainOptions, ProtocolSplit split, HashModel surrogate,
         PatchTrigger trigger, ImageDataset triggered, long seed, int target)
     {
         var sw = Stopwatch.StartNew();
         using var poison = Poison(method, split.Train, trigger, surrogate, target, seed);
         using var victim = TrainedModel(spec, trainOptions, poison.Dataset, folder.ModelDir(seed, target, method), $"seed {seed} target {target} {method} victim", poison.Plan);
-        var scores = Scores.Of(victim, split, config.Queries(split), seed, target, method, this);
+        var scores = ModelCodes.Of(victim, split, config.Queries(split), seed, target, method, this);
         using var perturbed = poison.Originals.add(poison.Perturbations).clamp(0, 1);
         return folder.WriteResult(Score(victim, scores, triggered, trigger, split, seed, target, method, sw.Elapsed.TotalSeconds) with
         {
@@ -211,7 +139,7 @@ public sealed class ExperimentRunner
 
     /// <summary>The result with its display name (<see cref="MethodNames"/>; results written before display names were
     /// recorded get theirs here).</summary>
-    private static RunResult Named(RunResult result) => result with { DisplayName = MethodNames.Display(result.Method) };
+    internal static RunResult Named(RunResult result) => result with { DisplayName = MethodNames.Display(result.Method) };
 
     /// <summary>
     /// A test-time attack (<see cref="TestTimeAttacks"/>) against the clean model: the triggered-query rows, without the
@@ -219,7 +147,7 @@ public sealed class ExperimentRunner
     /// training codes); the adversarial images and their codes are written to the method's folder. mAP and the chance
     /// level are the clean model's (the attack does not change the model); the budget row measures the perturbation.
     /// </summary>
-    internal RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, Scores cleanScores, RunResult cleanRun,
+    internal RunResult TestTimeAttack(string name, HashModel clean, Tensor cleanTrainCodes, ModelCodes cleanScores, RunResult cleanRun,
         ImageDataset triggered, ProtocolSplit split, long seed, int target)
     {
         var sw = Stopwatch.StartNew();
@@ -248,20 +176,21 @@ public sealed class ExperimentRunner
         });
     }
 
-    /// <summary>A model's database and clean-query codes (written to the folder), its index and clean mAP.</summary>
-    internal sealed record Scores(EncodedSet Database, EncodedSet Queries, HammingIndex Index, TieAwareMap Map)
+    /// <summary>A model's database and clean-query codes (both written to the folder by <see cref="Of"/>), the database's
+    /// Hamming index, and the model's clean mAP.</summary>
+    internal sealed record ModelCodes(EncodedSet Database, EncodedSet Queries, HammingIndex Index, TieAwareMap Map)
     {
-        public static Scores Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentRunner run)
+        public static ModelCodes Of(HashModel model, ProtocolSplit split, ImageDataset queries, long seed, int target, string method, ExperimentSteps run)
         {
             var db = run.Encode(model, split.Database, $"seed {seed} {method} database", run.folder.CodesPath(seed, target, method, CodeSet.Database));
             var q = run.Encode(model, queries, $"seed {seed} {method} queries", run.folder.CodesPath(seed, target, method, CodeSet.Query));
             var index = new HammingIndex(db.Codes);
-            return new Scores(db, q, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule));
+            return new ModelCodes(db, q, index, RetrievalScoring.Map(index, q, db, run.TopK, run.Rule));
         }
     }
 
     /// <summary>t-MAP of the triggered queries (codes written to the folder) beside the model's clean mAP.</summary>
-    internal RunResult Score(HashModel model, Scores scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
+    internal RunResult Score(HashModel model, ModelCodes scores, ImageDataset triggered, PatchTrigger trigger, ProtocolSplit split,
         long seed, int target, string method, double seconds)
     {
         var tq = Encode(model, triggered, $"{method} triggered queries", folder.CodesPath(seed, target, method, CodeSet.TriggeredQueries), x => trigger.Paste(x));

@@ -1,4 +1,4 @@
-using HashBackdoor.Experiments.Sharding;
+using HashBackdoor.Experiments.Graph;
 
 namespace HashBackdoor.Experiments;
 
@@ -7,25 +7,29 @@ public sealed partial class RunFolder
 {
     /// <summary>The folder of unit claim and done files: <c>units/</c> under the root, or under <see cref="ModelsRoot"/>
     /// for clean models and surrogates (shared between the variants of an ablation).</summary>
-    public string UnitsDir(GridUnit unit) => Path.Combine(unit.InModelsRoot ? ModelsRoot : Root, "units");
+    public string UnitsDir(ExperimentUnit unit) => Path.Combine(unit.InModelsRoot ? ModelsRoot : Root, "units");
 
     /// <summary><c>units/ID.claim</c>: created exclusively by the shard computing the unit (owner host, pid, token).</summary>
-    public string UnitClaimPath(GridUnit unit) => Path.Combine(UnitsDir(unit), unit.Id + ".claim");
+    public string UnitClaimPath(ExperimentUnit unit) => Path.Combine(UnitsDir(unit), unit.Id + ".claim");
 
     /// <summary><c>units/ID.done</c>: written atomically once every output of the unit is in place.</summary>
-    public string UnitDonePath(GridUnit unit) => Path.Combine(UnitsDir(unit), unit.Id + ".done");
+    public string UnitDonePath(ExperimentUnit unit) => Path.Combine(UnitsDir(unit), unit.Id + ".done");
 
     /// <summary>Whether a unit's outputs are complete (its done file exists).</summary>
-    public bool IsUnitDone(GridUnit unit) => File.Exists(UnitDonePath(unit));
+    public bool IsUnitDone(ExperimentUnit unit) => File.Exists(UnitDonePath(unit));
 
     /// <summary>The folders a unit writes into (its temporary files are removed when a shard takes the unit over).</summary>
-    public IEnumerable<string> UnitOutputDirs(GridUnit unit) => unit.Kind switch
+    public IEnumerable<string> UnitOutputDirs(ExperimentUnit unit) => unit.Kind switch
     {
-        GridUnitKind.Setup => new[] { Root },
-        GridUnitKind.Clean => new[] { CleanModelDir(unit.Seed), CheckpointDirIn(CleanModelDir(unit.Seed)) },
-        GridUnitKind.Surrogate => new[] { SurrogateModelDir(unit.Seed), CheckpointDirIn(SurrogateModelDir(unit.Seed)) },
-        GridUnitKind.Trigger => new[] { TargetDir(unit.Seed, unit.Target), MethodDir(unit.Seed, unit.Target, CleanMethod) },
-        GridUnitKind.Victim => new[] { MethodDir(unit.Seed, unit.Target, unit.Method!), CheckpointDirIn(MethodDir(unit.Seed, unit.Target, unit.Method!)), PoisonDir(unit.Seed, unit.Target, unit.Method!) },
+        UnitKind.Setup => new[] { Root },
+        UnitKind.Clean => new[] { CleanModelDir(unit.Seed), CheckpointDirIn(CleanModelDir(unit.Seed)) },
+        UnitKind.Surrogate => new[] { SurrogateModelDir(unit.Seed), CheckpointDirIn(SurrogateModelDir(unit.Seed)) },
+        UnitKind.Trigger => new[] { TargetDir(unit.Seed, unit.Target), MethodDir(unit.Seed, unit.Target, CleanMethod) },
+        UnitKind.Victim => new[] { MethodDir(unit.Seed, unit.Target, unit.Method!), CheckpointDirIn(MethodDir(unit.Seed, unit.Target, unit.Method!)), PoisonDir(unit.Seed, unit.Target, unit.Method!) },
+        UnitKind.TestTime => new[] { MethodDir(unit.Seed, unit.Target, unit.Method!) },
+        UnitKind.Defenses => Directory.Exists(Path.Combine(MethodDir(unit.Seed, unit.Target, unit.Method!), "defenses"))
+            ? Directory.GetDirectories(Path.Combine(MethodDir(unit.Seed, unit.Target, unit.Method!), "defenses"))
+            : Array.Empty<string>(),
         _ => new[] { Root },
     };
 

@@ -131,7 +131,7 @@ public class TestTimeRowsTests : IDisposable
         var config = Config with { Methods = Array.Empty<string>() };
         var plain = new ExperimentRunner(config, tmp["plain"], RunProgress.None).Run(resume: false);
         var context = RunContext.For("cpu", RunProgress.None, default);
-        var units = HashBackdoor.Experiments.Sharding.ExperimentGrid.Units(config).Select(u => u.Id).ToArray();
+        var units = HashBackdoor.Experiments.Graph.ExperimentGraph.Of(config).Work.Select(u => u.Id).ToArray();
         Assert.Contains("seed-0.target-0.dhta", units);
         Assert.Contains("seed-0.target-0.p2p", units);
         var first = new HashBackdoor.Experiments.Sharding.ShardedExperimentRunner(config, new RunFolder(tmp["sharded"]), context, new(0, 2)).Run();

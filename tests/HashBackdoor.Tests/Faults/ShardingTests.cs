@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using HashBackdoor.Experiments;
+using HashBackdoor.Experiments.Graph;
 using HashBackdoor.Experiments.Sharding;
 using HashBackdoor.Tests.Reliability;
 using Xunit.Abstractions;
@@ -36,7 +37,7 @@ public class ShardingTests(ReferenceRun reference, ITestOutputHelper output) : I
         }
         reference.AssertSameAs(dir, "3 shards");
         // Every unit was done once: one done file each, no claim left.
-        var units = ExperimentGrid.Units(FaultHarness.Config);
+        var units = ExperimentGraph.Of(FaultHarness.Config).Work;
         var folder = new RunFolder(dir);
         Assert.All(units, u => Assert.True(folder.IsUnitDone(u), u.Id));
         Assert.Empty(Directory.GetFiles(Path.Combine(dir, "units"), "*.claim"));
@@ -92,17 +93,18 @@ public class ShardingTests(ReferenceRun reference, ITestOutputHelper output) : I
             Seeds = new[] { 0L, 1 }, Targets = new[] { 0, 2 }, Methods = new[] { "tri", "tri+noise", "tri+adv", "ciba" },
             Surrogate = new SurrogateConfig { Kind = SurrogateKind.Independent },
         };
-        var units = ExperimentGrid.Units(config).ToList();
+        var graph = ExperimentGraph.Of(config);
+        var units = graph.Work.ToList();
         // 2 clean + 2 surrogates + 4 triggers + 16 victims.
         Assert.Equal(24, units.Count);
         Assert.Equal(units.Count, units.Select(u => u.Id).Distinct().Count());
-        var owned = Enumerable.Range(0, n).SelectMany(i => ExperimentGrid.Owned(config, new ShardSpec(i, n))).ToList();
+        var owned = Enumerable.Range(0, n).SelectMany(i => graph.OwnedBy(new ShardSpec(i, n))).ToList();
         Assert.Equal(units.Select(u => u.Id).Order(), owned.Select(u => u.Id).Order());
         for (int i = 0; i < units.Count; i++)
-            foreach (var d in ExperimentGrid.Dependencies(units[i], config))
+            foreach (var d in graph.DependenciesOf(units[i]))
                 Assert.True(units.IndexOf(d) is >= 0 and var j && j < i, $"{units[i].Id} needs {d.Id}, which comes later");
         // Victims, the bulk of the work, are spread evenly: counts per shard differ by at most one.
-        var victims = Enumerable.Range(0, n).Select(i => ExperimentGrid.Owned(config, new ShardSpec(i, n)).Count(u => u.Kind == GridUnitKind.Victim)).ToArray();
+        var victims = Enumerable.Range(0, n).Select(i => graph.OwnedBy(new ShardSpec(i, n)).Count(u => u.Kind == UnitKind.Victim)).ToArray();
         Assert.True(victims.Max() - victims.Min() <= 1, string.Join(",", victims));
     }
 
@@ -121,7 +123,7 @@ public class ShardingTests(ReferenceRun reference, ITestOutputHelper output) : I
     public void ClaimsAreExclusiveAndADeadOwnersClaimIsTakenOver()
     {
         var folder = new RunFolder(tmp["claims"]);
-        var unit = new GridUnit(GridUnitKind.Clean, 0);
+        var unit = new ExperimentUnit(UnitKind.Clean, 0);
         using var a = new UnitClaims(folder);
         Assert.Null(a.TryClaim(unit));
         using (var b = new UnitClaims(folder))

@@ -1,9 +1,10 @@
 using System.Globalization;
+using HashBackdoor.Experiments.Graph;
 
 namespace HashBackdoor.Experiments.Sharding;
 
-/// <summary>Shard <see cref="Index"/> of <see cref="Count"/> (<c>--shard I/N</c>, I from 0): it owns the grid units whose
-/// position in <see cref="ExperimentGrid.Units"/> is I modulo N.</summary>
+/// <summary>Shard <see cref="Index"/> of <see cref="Count"/> (<c>--shard I/N</c>, I from 0): it owns the work units whose
+/// position in <see cref="ExperimentGraph.Work"/> is I modulo N.</summary>
 public readonly record struct ShardSpec(int Index, int Count)
 {
     /// <summary>Parses "I/N" with 0 &lt;= I &lt; N (<see cref="UsageException"/> naming <c>--shard</c> otherwise).</summary>

@@ -1,10 +1,11 @@
 using System.Text.Json;
+using HashBackdoor.Experiments.Graph;
 using HashBackdoor.Experiments.Reports;
 
 namespace HashBackdoor.Experiments.Sharding;
 
 /// <summary>
-/// One shard of an ablation (<c>hashbd ablate --shard I/N</c>): every variant's grid is sharded the same way
+/// One shard of an ablation (<c>hashbd ablate --shard I/N</c>): every variant's unit graph is sharded the same way
 /// (<see cref="ShardedExperimentRunner"/>) into the usual layout, clean models shared between variants when the varied
 /// setting leaves them unchanged. The shard that finds every variant finished writes ablation.json, ablation.md and the
 /// plots (<c>hashbd merge</c> does the same).
@@ -27,7 +28,7 @@ public static class ShardedAblation
         using var runLock = root.LockShared();
         using (var claims = new UnitClaims(root))
         {
-            var setup = new GridUnit(GridUnitKind.Setup);
+            var setup = ExperimentGraph.Setup;
             while (!claims.IsDone(setup))
             {
                 if (claims.TryClaim(setup) is null)
@@ -52,7 +53,7 @@ public static class ShardedAblation
         }
         if (!complete) return null;
 
-        var results = new GridUnit(GridUnitKind.Results);
+        var results = ExperimentGraph.Results;
         var variants = configs.Select(c => new RunFolder(AblationRunner.VariantDir(outDir, name, c.Value), shared)).ToList();
         // Every variant is complete; wait for the shards still writing a variant's results.
         foreach (var variant in variants)

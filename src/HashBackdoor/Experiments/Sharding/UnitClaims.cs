@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using HashBackdoor.Experiments.Graph;
 
 namespace HashBackdoor.Experiments.Sharding;
 
@@ -46,11 +47,11 @@ public sealed class UnitClaims : IDisposable
     public ClaimOwner Owner { get; }
 
     /// <summary>Whether <paramref name="unit"/> is done.</summary>
-    public bool IsDone(GridUnit unit) => folder.IsUnitDone(unit);
+    public bool IsDone(ExperimentUnit unit) => folder.IsUnitDone(unit);
 
     /// <summary>Tries to claim <paramref name="unit"/>: null when claimed (the caller computes it, then calls
     /// <see cref="Complete"/>), else the live owner holding it.</summary>
-    public ClaimOwner? TryClaim(GridUnit unit)
+    public ClaimOwner? TryClaim(ExperimentUnit unit)
     {
         string path = folder.UnitClaimPath(unit);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -84,7 +85,7 @@ public sealed class UnitClaims : IDisposable
     }
 
     /// <summary>Marks a claimed unit done (atomically: <c>units/ID.done</c>) and removes its claim.</summary>
-    public void Complete(GridUnit unit, double seconds)
+    public void Complete(ExperimentUnit unit, double seconds)
     {
         AtomicFile.WriteAllText(folder.UnitDonePath(unit),
             JsonSerializer.Serialize(new { unit = unit.Id, host = Owner.Host, pid = Owner.Pid, seconds = Math.Round(seconds, 1), finished = DateTimeOffset.Now.ToString("u") }));
@@ -92,7 +93,7 @@ public sealed class UnitClaims : IDisposable
     }
 
     /// <summary>Removes this process's claim of <paramref name="unit"/> without marking it done.</summary>
-    public void Release(GridUnit unit)
+    public void Release(ExperimentUnit unit)
     {
         if (held.TryRemove(unit.Id, out var path))
             try { File.Delete(path); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
