@@ -13,6 +13,8 @@ internal static class FlagErrors
         ["training.learningRate"] = "--lr", ["training.backboneLrScale"] = "--backbone-lr-scale", ["training.optimizer"] = "--optimizer",
         ["training.weightDecay"] = "--weight-decay", ["training.schedule"] = "--schedule", ["training.augmentation"] = "--augment",
         ["model.architecture"] = "--arch", ["model.bits"] = "--bits", ["device"] = "--device",
+        ["model.pretrained"] = "--pretrained", ["model.inputSize"] = "--input-size", ["model.layout"] = "--layout",
+        ["model.normalization"] = "--normalize", ["training.freezeStages"] = "--freeze-stages",
     };
 
     /// <summary>Keys of the evaluation and the evaluate command's flags for them.</summary>
@@ -30,7 +32,12 @@ internal static class FlagErrors
         {
             foreach (var (key, flag) in flags)
                 if (e.Message.StartsWith(key + " ", StringComparison.Ordinal) || e.Message.StartsWith(key + ":", StringComparison.Ordinal))
-                    throw new UsageException(flag + e.Message[key.Length..], e);
+                {
+                    // Hints inside the line ("use model.architecture resnet18") get their flags too.
+                    string message = flag + e.Message[key.Length..];
+                    foreach (var (other, otherFlag) in flags) message = message.Replace(" " + other + " ", " " + otherFlag + " ");
+                    throw new UsageException(message, e);
+                }
             throw;
         }
     }

@@ -25,6 +25,9 @@ public sealed class ExperimentRunner
     private readonly ExperimentConfig config;
     private readonly RunFolder folder;
     private readonly RunContext context;
+    // The frozen-prefix cache of a pretrained config (PrefixCacheFor): built on first use, lives as long as the runner.
+    private ProtocolSplit? cacheSplit;
+    private (FrozenPrefixCache Cache, HashModel Prototype)? prefixCache;
 
     /// <summary>An experiment of <paramref name="config"/> in <paramref name="folder"/>, run with <paramref name="context"/>.</summary>
     public ExperimentRunner(ExperimentConfig config, RunFolder folder, RunContext context)
@@ -61,11 +64,26 @@ public sealed class ExperimentRunner
     /// <summary><see cref="Run"/> for a caller that already holds the folder's lock (a shard merging the results).</summary>
     internal ExperimentResults RunHoldingLock(bool resume)
     {
+        try { return RunLocked(resume); }
+        finally { ReleasePrefixCache(); }
+    }
+
+    /// <summary>Frees the frozen-prefix cache (rebuilt on next use).</summary>
+    internal void ReleasePrefixCache()
+    {
+        if (prefixCache is { } p) { p.Cache.Dispose(); p.Prototype.Dispose(); }
+        prefixCache = null;
+        cacheSplit = null;
+    }
+
+    private ExperimentResults RunLocked(bool resume)
+    {
         TorchRuntime.Configure();
         var wall = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         folder.CheckResume(config, resume);
         using var split = LoadSplit();
+        UsePrefixCache(split);
         var spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         var queries = config.Queries(split);
         Progress.Info($"dataset {split.Name}: train {split.Train.Count}, query {split.Query.Count}, database {split.Database.Count}; "
@@ -278,7 +296,10 @@ public sealed class ExperimentRunner
 
     internal EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
     {
-        var encoded = RetrievalScoring.Encode(model, set, Progress, label, transform);
+        // Only the split's own clean database and queries may be cached; a transformed set never is.
+        bool clean = transform is null && cacheSplit is not null
+            && (ReferenceEquals(set, cacheSplit.Database) || ReferenceEquals(set, cacheSplit.Query) || ReferenceEquals(set, cacheSplit.Validation));
+        var encoded = RetrievalScoring.Encode(model, set, Progress, label, transform, clean ? PrefixCacheFor(model.Spec, set, flips: false) : null);
         RunFolder.WriteCodes(codesPath, encoded.Codes);
         return encoded;
     }
@@ -299,11 +320,58 @@ public sealed class ExperimentRunner
             model.Dispose();
         }
         string checkpoint = RunFolder.CheckpointDirIn(dir);
-        var trained = TrainPipeline.Train(spec, options, train, context, checkpoint, resume: true, label, plan);
+        var prefix = cacheSplit is not null && options.FreezeStages == config.Training.FreezeStages && (options.Augmentation is "none" or "flip")
+            ? PrefixCacheFor(spec, cacheSplit.Train, flips: options.Augmentation == "flip") : null;
+        var trained = TrainPipeline.Train(spec, options, train, context, checkpoint, resume: true, label, plan, prefix: prefix);
         ModelFile.Save(path, trained, new ModelMetadata { Spec = spec, Loss = options.Loss, EpochsTrained = options.Epochs, Seed = options.Seed, Note = label });
         // The finished model supersedes its epoch checkpoints.
         try { Directory.Delete(checkpoint, recursive: true); } catch (IOException) { }
         return trained;
+    }
+
+    /// <summary>Lets this runner keep frozen-prefix outputs of <paramref name="split"/>'s clean training, database and
+    /// query images (<see cref="FrozenPrefixCache"/>) when the config qualifies (<see cref="PrefixCacheFor"/>).</summary>
+    internal void UsePrefixCache(ProtocolSplit split) => cacheSplit = split;
+
+    /// <summary>
+    /// The run's frozen-prefix cache with <paramref name="set"/>'s clean images in it, or null when the config does not
+    /// qualify: every model must start its frozen stages from the same public weights (<c>model.pretrained</c> set,
+    /// <c>training.freezeStages</c> at least 1, augmentation none or flip), and the model <paramref name="spec"/> must
+    /// be the config's. Models whose prefix differs (a transfer surrogate of another architecture) do not read it
+    /// (<see cref="FrozenPrefixCache.Matches"/>). Built on first use from a prototype model of the config (the global
+    /// torch generator is restored afterwards, so building it changes no seeded draw).
+    /// </summary>
+    internal FrozenPrefixCache? PrefixCacheFor(HashModelSpec spec, ImageDataset set, bool flips)
+    {
+        var t = config.Training;
+        if (config.Model.Pretrained is null || t.FreezeStages < 1 || t.Augmentation is not (AugmentationKind.None or AugmentationKind.Flip)) return null;
+        if (prefixCache is null)
+        {
+            var sw = Stopwatch.StartNew();
+            var rng = torch.random.get_rng_state();
+            try
+            {
+                var prototype = HashModel.Create(spec);
+                var cache = FrozenPrefixCache.Create(prototype, t.FreezeStages, ConfigEnumConverter.NameOf(t.Augmentation));
+                if (cache is null) { prototype.Dispose(); return null; }
+                prototype.to(context.Device);
+                prefixCache = (cache, prototype);
+            }
+            finally
+            {
+                torch.random.set_rng_state(rng);
+                rng.Dispose();
+            }
+        }
+        var (c, proto) = prefixCache.Value;
+        if (proto.Spec != spec) return null;
+        var found = c.Find(set.Images);
+        if (found is not null && (!flips || found.Flipped is not null)) return c;
+        var timer = Stopwatch.StartNew();
+        using (var step = Progress.Start($"frozen-prefix cache: {set.Name} ({set.Count} images{(flips ? ", both flips" : "")})", 1))
+            c.Add(proto, set.Images, flips, context.Cancellation);
+        Progress.Info($"frozen-prefix cache: {set.Name} ({set.Count} images{(flips ? " x 2 flips" : "")}, {c.Stages} stage(s)) in {timer.Elapsed.TotalSeconds:F0} s; cache {c.Bytes / 1048576.0:F0} MiB");
+        return c;
     }
 
     /// <summary>The target's trigger: read back from the folder, or optimised on the surrogate and saved.</summary>

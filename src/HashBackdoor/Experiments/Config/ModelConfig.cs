@@ -25,20 +25,44 @@ public sealed record ModelConfig
     /// null: what <see cref="Pretrained"/> needs, else none.</summary>
     public string? Normalization { get; init; }
 
-    /// <summary>Throws <see cref="UsageException"/> naming the first bad key (model.architecture, model.bits).</summary>
+    /// <summary>The model spec's messages name flags (<c>--input-size</c>); a config names its keys.</summary>
+    private static readonly (string Flag, string Key)[] SpecKeys =
+    {
+        ("--pretrained", "model.pretrained"), ("--input-size", "model.inputSize"), ("--layout", "model.layout"),
+        ("--normalize", "model.normalization"), ("--arch", "model.architecture"), ("--bits", "model.bits"),
+    };
+
+    /// <summary>Throws <see cref="UsageException"/> naming the first bad key (model.architecture, model.bits,
+    /// model.pretrained, model.inputSize, model.layout, model.normalization; what needs the data's channels is checked
+    /// by <see cref="Spec"/>).</summary>
     public ModelConfig Validate()
     {
         if (!HashModelSpec.Architectures.Contains(Architecture))
             throw new UsageException($"model.architecture {Architecture}: unknown backbone (known: {string.Join(", ", HashModelSpec.Architectures)})");
         if (Bits <= 0 || Bits % 8 != 0 || Bits > 4096)
             throw new UsageException($"model.bits {Bits}: the code length must be a positive multiple of 8 (16, 32, 48, 64, ...) up to 4096");
+        // Everything but the channel count can be checked on a grey 28 px geometry (grey and colour both pass the layouts).
+        Spec(1, 28, 28, 2);
         return this;
     }
 
     /// <summary>The model spec for images of the given geometry.</summary>
-    public HashModelSpec Spec(int channels, int height, int width, int classes) =>
-        new HashModelSpec(Architecture, Bits, channels, height, width, classes)
+    public HashModelSpec Spec(int channels, int height, int width, int classes)
+    {
+        try
         {
-            Pretrained = Pretrained, InputSize = InputSize, Layout = Layout, Normalization = Normalization,
-        }.Validate();
+            return new HashModelSpec(Architecture, Bits, channels, height, width, classes)
+            {
+                Pretrained = Pretrained, InputSize = InputSize, Layout = Layout, Normalization = Normalization,
+            }.Validate();
+        }
+        catch (UsageException e)
+        {
+            // Name the config key for the flag the spec named, wherever it occurs in the one line.
+            string message = e.Message;
+            foreach (var (flag, key) in SpecKeys) message = message.Replace(flag + " ", key + " ").Replace(flag + ":", key + ":");
+            if (message == e.Message) throw;
+            throw new UsageException(message, e);
+        }
+    }
 }

@@ -63,6 +63,7 @@ public sealed class ShardedExperimentRunner
             checksums = data.Checksums;
         }
         using var splitOwner = split;
+        runner.UsePrefixCache(split);
         config.ValidateAgainst(split);
         spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         using var claimsOwner = claims = new UnitClaims(folder);
