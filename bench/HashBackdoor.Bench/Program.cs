@@ -12,6 +12,7 @@ public static class Program
         ["attack"] = AttackBenchmark.Run,
         ["encode"] = EncodeBenchmark.Run,
         ["memory"] = MemoryBenchmark.Run,
+        ["prefix-cache"] = PrefixCacheBenchmark.Run,
         ["all"] = All,
     };
 

@@ -83,11 +83,14 @@ public sealed class ExperimentRunner
 /// model, optimise or read back a trigger, poison, encode and score. Each reads back what the run folder already holds
 /// and writes what it computes.
 /// </summary>
-internal sealed class ExperimentSteps
+internal sealed class ExperimentSteps : IDisposable
 {
     private readonly ExperimentConfig config;
     private readonly RunFolder folder;
     private readonly RunContext context;
+    // The frozen-prefix cache of a pretrained config (PrefixCacheFor): built on first use, lives as long as the steps.
+    private ProtocolSplit? cacheSplit;
+    private (FrozenPrefixCache Cache, HashModel Prototype)? prefixCache;
 
     /// <summary>The steps of <paramref name="config"/> (validated) in <paramref name="folder"/>.</summary>
     public ExperimentSteps(ExperimentConfig config, RunFolder folder, RunContext context)
@@ -203,7 +206,10 @@ internal sealed class ExperimentSteps
 
     internal EncodedSet Encode(HashModel model, ImageDataset set, string label, string codesPath, Func<Tensor, Tensor>? transform = null)
     {
-        var encoded = RetrievalScoring.Encode(model, set, Progress, label, transform);
+        // Only the split's own clean database and queries may be cached; a transformed set never is.
+        bool clean = transform is null && cacheSplit is not null
+            && (ReferenceEquals(set, cacheSplit.Database) || ReferenceEquals(set, cacheSplit.Query) || ReferenceEquals(set, cacheSplit.Validation));
+        var encoded = RetrievalScoring.Encode(model, set, Progress, label, transform, clean ? PrefixCacheFor(model.Spec, set, flips: false) : null);
         RunFolder.WriteCodes(codesPath, encoded.Codes);
         return encoded;
     }
@@ -224,11 +230,66 @@ internal sealed class ExperimentSteps
             model.Dispose();
         }
         string checkpoint = RunFolder.CheckpointDirIn(dir);
-        var trained = TrainPipeline.Train(spec, options, train, context, checkpoint, resume: true, label, plan);
+        var prefix = cacheSplit is not null && options.FreezeStages == config.Training.FreezeStages
+            && options.Augmentation is AugmentationKind.None or AugmentationKind.Flip
+            ? PrefixCacheFor(spec, cacheSplit.Train, flips: options.Augmentation == AugmentationKind.Flip) : null;
+        var trained = TrainPipeline.Train(spec, options, train, context, checkpoint, resume: true, label, plan, prefix: prefix);
         ModelFile.Save(path, trained, new ModelMetadata { Spec = spec, Loss = options.Loss, EpochsTrained = options.Epochs, Seed = options.Seed, Note = label });
         // The finished model supersedes its epoch checkpoints.
         try { Directory.Delete(checkpoint, recursive: true); } catch (IOException) { }
         return trained;
+    }
+
+    /// <summary>Lets these steps keep frozen-prefix outputs of <paramref name="split"/>'s clean training, database and
+    /// query images (<see cref="FrozenPrefixCache"/>) when the config qualifies (<see cref="PrefixCacheFor"/>).</summary>
+    internal void UsePrefixCache(ProtocolSplit split) => cacheSplit = split;
+
+    /// <summary>Frees the frozen-prefix cache.</summary>
+    public void Dispose()
+    {
+        if (prefixCache is { } p) { p.Cache.Dispose(); p.Prototype.Dispose(); }
+        prefixCache = null;
+        cacheSplit = null;
+    }
+
+    /// <summary>
+    /// The run's frozen-prefix cache with <paramref name="set"/>'s clean images in it, or null when the config does not
+    /// qualify: every model must start its frozen stages from the same public weights (<c>model.pretrained</c> set,
+    /// <c>training.freezeStages</c> at least 1, augmentation none or flip), and the model <paramref name="spec"/> must
+    /// be the config's. Models whose prefix differs (a transfer surrogate of another architecture) do not read it
+    /// (<see cref="FrozenPrefixCache.Matches"/>). Built on first use from a prototype model of the config (the global
+    /// torch generator is restored afterwards, so building it changes no seeded draw).
+    /// </summary>
+    internal FrozenPrefixCache? PrefixCacheFor(HashModelSpec spec, ImageDataset set, bool flips)
+    {
+        var t = config.Training;
+        if (config.Model.Pretrained is null || t.FreezeStages < 1 || t.Augmentation is not (AugmentationKind.None or AugmentationKind.Flip)) return null;
+        if (prefixCache is null)
+        {
+            var rng = torch.random.get_rng_state();
+            try
+            {
+                var prototype = HashModel.Create(spec);
+                var cache = FrozenPrefixCache.Create(prototype, t.FreezeStages, ConfigEnumConverter.NameOf(t.Augmentation));
+                if (cache is null) { prototype.Dispose(); return null; }
+                prototype.to(context.Device);
+                prefixCache = (cache, prototype);
+            }
+            finally
+            {
+                torch.random.set_rng_state(rng);
+                rng.Dispose();
+            }
+        }
+        var (c, proto) = prefixCache.Value;
+        if (proto.Spec != spec) return null;
+        var found = c.Find(set.Images);
+        if (found is not null && (!flips || found.Flipped is not null)) return c;
+        var timer = Stopwatch.StartNew();
+        using (var step = Progress.Start($"frozen-prefix cache: {set.Name} ({set.Count} images{(flips ? ", both flips" : "")})", 1))
+            c.Add(proto, set.Images, flips, context.Cancellation);
+        Progress.Info($"frozen-prefix cache: {set.Name} ({set.Count} images{(flips ? " x 2 flips" : "")}, {c.Stages} stage(s)) in {timer.Elapsed.TotalSeconds:F0} s; cache {c.Bytes / 1048576.0:F0} MiB");
+        return c;
     }
 
     /// <summary>The target's trigger: read back from the folder, or optimised on the surrogate and saved.</summary>

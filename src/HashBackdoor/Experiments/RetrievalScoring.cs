@@ -17,11 +17,13 @@ public static class RetrievalScoring
     /// <summary>Images encoded per call of the encoder.</summary>
     public const int EncodeBatch = 500;
 
-    /// <summary>Encodes a split with the model (optionally transformed, e.g. triggered) into packed codes, on the model's device.</summary>
-    public static EncodedSet Encode(HashModel model, ImageDataset set, IRunProgress progress, string label, Func<Tensor, Tensor>? transform = null)
+    /// <summary>Encodes a split with the model (optionally transformed, e.g. triggered) into packed codes, on the model's
+    /// device; an untransformed split held by <paramref name="prefix"/> runs only the model's suffix (<see cref="FrozenPrefixCache"/>).</summary>
+    public static EncodedSet Encode(HashModel model, ImageDataset set, IRunProgress progress, string label, Func<Tensor, Tensor>? transform = null,
+        FrozenPrefixCache? prefix = null)
     {
         using var step = progress.Start($"{label} ({set.Count} images)", 1);
-        using var signs = HashEncoder.Encode(model, set.Images, EncodeBatch, transform, model.parameters().First().device);
+        using var signs = HashEncoder.Encode(model, set.Images, EncodeBatch, transform, model.parameters().First().device, prefix);
         var codes = CodeConversion.ToBinaryCodes(signs, out long zeros);
         return new EncodedSet(codes, CodeConversion.ToLabelSets(set.Labels), set.LabelBytes(), set.NumClasses, zeros);
     }

@@ -59,8 +59,10 @@ public static class TrainPipeline
     /// <param name="label">Progress label.</param>
     /// <param name="plan">Per-row treatment of a poisoned set (null: ordinary training).</param>
     /// <param name="images">Images to train on instead of <paramref name="train"/>'s.</param>
+    /// <param name="prefix">Frozen-prefix outputs of the clean training images (<see cref="FrozenPrefixCache"/>; used
+    /// only when the model's frozen stages match it, and only for rows whose pixels are the clean ones).</param>
     public static HashModel Train(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, RunContext context,
-        string? checkpointDir, bool resume, string label, TrainingSetPlan? plan = null, Tensor? images = null)
+        string? checkpointDir, bool resume, string label, TrainingSetPlan? plan = null, Tensor? images = null, FrozenPrefixCache? prefix = null)
     {
         TorchRuntime.Seed(options.Seed);
         var model = HashModel.Create(spec);
@@ -69,11 +71,11 @@ public static class TrainPipeline
         new HashTrainer(options).Train(model, images ?? train.Images, train.Labels, plan, checkpointDir, resume,
             p => step.Report(p.Epoch - 1 + (double)p.Batch / p.Batches,
                 $"epoch {p.Epoch}/{p.Epochs} loss {(p.EpochDone ? p.EpochMeanLoss : p.Loss):F4} {p.ImagesPerSecond:F0} img/s"),
-            context.Cancellation);
+            context.Cancellation, prefix);
         return model;
     }
 
-    /// <summary>The same as <see cref="Train(HashModelSpec, HashTrainerOptions, ImageDataset, RunContext, string?, bool, string, TrainingSetPlan?, Tensor?)"/>
+    /// <summary>The same as <see cref="Train(HashModelSpec, HashTrainerOptions, ImageDataset, RunContext, string?, bool, string, TrainingSetPlan?, Tensor?, FrozenPrefixCache?)"/>
     /// with the context's parts given one by one (<paramref name="cancel"/>: default never).</summary>
     public static HashModel Train(HashModelSpec spec, HashTrainerOptions options, ImageDataset train, Device device,
         string? checkpointDir, bool resume, IRunProgress progress, string label, TrainingSetPlan? plan = null, Tensor? images = null,

@@ -15,15 +15,18 @@ public static class HashEncoder
     /// <summary>Codes sign(z) as float [N, K] in {-1, 0, +1} on the CPU. A component is 0 only where z is exactly 0.
     /// <paramref name="transform"/> is applied to each batch of <paramref name="batchSize"/> images before the model
     /// (for example pasting a trigger); on the CPU the model then sees it in slices of at most
-    /// <see cref="CpuForwardBatch"/> images.</summary>
+    /// <see cref="CpuForwardBatch"/> images. With <paramref name="prefix"/> holding exactly these images for this model's
+    /// prefix weights and no <paramref name="transform"/>, only the layers after the cached stages run
+    /// (<see cref="FrozenPrefixCache"/>); a transformed (triggered) set always goes through the whole network.</summary>
     public static Tensor Encode(HashModel model, Tensor images, int batchSize = 1000, Func<Tensor, Tensor>? transform = null,
-        Device? device = null)
+        Device? device = null, FrozenPrefixCache? prefix = null)
     {
         bool wasTraining = model.training;
         model.eval();
         long n = images.shape[0];
         bool onCpu = model.parameters().FirstOrDefault()?.device.type is null or TorchSharp.DeviceType.CPU;
         var parts = new List<Tensor>();
+        var cached = transform is null && prefix is not null && prefix.Matches(model) ? prefix.Find(images) : null;
         try
         {
             using var _ = no_grad();
@@ -31,6 +34,14 @@ public static class HashEncoder
             {
                 using var scope = NewDisposeScope();
                 long len = Math.Min(batchSize, n - start);
+                if (cached is not null)
+                {
+                    var h = prefix!.Slice(cached, start, len);
+                    if (device is not null) h = h.to(device);
+                    var zc = onCpu ? FromPrefixInSlices(model, h, prefix.Stages, CpuForwardBatch) : model.ForwardFromPrefix(h, prefix.Stages);
+                    parts.Add(zc.sign().cpu().MoveToOuterDisposeScope());
+                    continue;
+                }
                 var x = images.narrow(0, start, len);
                 if (device is not null) x = x.to(device);
                 if (transform is not null) x = transform(x);
@@ -44,6 +55,16 @@ public static class HashEncoder
             foreach (var p in parts) p.Dispose();
             if (wasTraining) model.train();
         }
+    }
+
+    /// <summary>model.ForwardFromPrefix over consecutive slices of at most <paramref name="slice"/> rows, concatenated.</summary>
+    private static Tensor FromPrefixInSlices(HashModel model, Tensor h, int stages, int slice)
+    {
+        long b = h.shape[0];
+        if (b <= slice) return model.ForwardFromPrefix(h, stages);
+        var zs = new List<Tensor>();
+        for (long s = 0; s < b; s += slice) zs.Add(model.ForwardFromPrefix(h.narrow(0, s, Math.Min(slice, b - s)), stages));
+        return cat(zs, 0);
     }
 
     /// <summary>model.forward over consecutive slices of at most <paramref name="slice"/> rows, concatenated.</summary>

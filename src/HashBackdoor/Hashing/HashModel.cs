@@ -80,6 +80,33 @@ public sealed class HashModel : Module<Tensor, Tensor>
         return hash.forward(g);
     }
 
+    /// <summary>True when the backbone can be run in two parts (<see cref="IStagedBackbone"/>) at the boundary after
+    /// <paramref name="stages"/> stages (1 .. the number of stages).</summary>
+    public bool SupportsPrefix(int stages) => backbone is IStagedBackbone && stages >= 1 && stages <= BackboneStages.Count;
+
+    /// <summary>The output of the input stage and the first <paramref name="stages"/> backbone stages for images in
+    /// pixel units: what <see cref="FrozenPrefixCache"/> keeps. <c>ForwardFromPrefix(ForwardPrefix(x, n), n)</c> runs
+    /// the same operations as <see cref="forward"/>.</summary>
+    public Tensor ForwardPrefix(Tensor x, int stages)
+    {
+        var staged = Staged(stages);
+        if (input is null) return staged.ForwardHead(x, stages);
+        using var a = input.forward(x);
+        return staged.ForwardHead(a, stages);
+    }
+
+    /// <summary>Pre-activation z [B, K] from the output of the first <paramref name="stages"/> stages
+    /// (<see cref="ForwardPrefix"/>): the remaining stages and the hash layer.</summary>
+    public Tensor ForwardFromPrefix(Tensor prefix, int stages)
+    {
+        using var f = Staged(stages).ForwardTail(prefix, stages);
+        return hash.forward(f);
+    }
+
+    private IStagedBackbone Staged(int stages) => SupportsPrefix(stages)
+        ? (IStagedBackbone)backbone
+        : throw new ArgumentException($"the {Spec.Architecture} backbone ({Spec.Layout ?? "toolkit"} layout) cannot be split after {stages} stage(s)", nameof(stages));
+
     /// <summary>Backbone features f(x) [B, F] for images x in pixel units (input stage included).</summary>
     public Tensor Features(Tensor x)
     {

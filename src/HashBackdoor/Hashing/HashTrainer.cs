@@ -30,9 +30,13 @@ public sealed class HashTrainer
 
     /// <summary>Trains <paramref name="model"/> in place. When <paramref name="checkpointDir"/> is given, a checkpoint
     /// (model, optimizer, epoch) is written there atomically after every epoch, and training resumes from it when
-    /// <paramref name="resume"/> is set and a checkpoint exists.</summary>
+    /// <paramref name="resume"/> is set and a checkpoint exists. With <paramref name="prefix"/> (a
+    /// <see cref="FrozenPrefixCache"/> holding the clean training images, whose stages are all frozen here and whose
+    /// weights the model's prefix has), the rows of each batch whose pixels equal a cached clean image (or its flip)
+    /// read their prefix output from it and every other row (poisoned, triggered) goes through the whole network; the
+    /// trainable suffix then runs on the whole batch, so the model trained is the one the uncached path trains.</summary>
     public void Train(HashModel model, Tensor images, Tensor labels, TrainingSetPlan? plan = null, string? checkpointDir = null,
-        bool resume = false, Action<TrainProgress>? progress = null, CancellationToken cancel = default)
+        bool resume = false, Action<TrainProgress>? progress = null, CancellationToken cancel = default, FrozenPrefixCache? prefix = null)
     {
         var o = options;
         long n = images.shape[0];
@@ -43,7 +47,7 @@ public sealed class HashTrainer
         foreach (var p in frozenParameters) p.requires_grad = false;
         try
         {
-            TrainUnfrozen(model, images, labels, plan, checkpointDir, resume, progress, cancel, loss, frozen);
+            TrainUnfrozen(model, images, labels, plan, checkpointDir, resume, progress, cancel, loss, frozen, prefix);
         }
         finally
         {
@@ -53,7 +57,7 @@ public sealed class HashTrainer
     }
 
     private void TrainUnfrozen(HashModel model, Tensor images, Tensor labels, TrainingSetPlan? plan, string? checkpointDir, bool resume,
-        Action<TrainProgress>? progress, CancellationToken cancel, IHashLoss loss, IReadOnlyList<nn.Module> frozen)
+        Action<TrainProgress>? progress, CancellationToken cancel, IHashLoss loss, IReadOnlyList<nn.Module> frozen, FrozenPrefixCache? prefix)
     {
         var o = options;
         var device = model.parameters().First().device;
@@ -62,6 +66,9 @@ public sealed class HashTrainer
         int startEpoch = 0;
         if (resume && checkpointDir is not null && TrainingCheckpoint.Exists(checkpointDir))
             startEpoch = TrainingCheckpoint.Load(checkpointDir, model, optimizer);
+        // The cache serves only a model whose every cached stage stays frozen at the cache's weights.
+        var cached = prefix is not null && prefix.Stages <= o.FreezeStages && (o.Augmentation is AugmentationKind.None or AugmentationKind.Flip) && prefix.Matches(model)
+            ? prefix.FindRowAligned(images) : null;
 
         int batches = (int)((n + o.BatchSize - 1) / o.BatchSize);
         using var allowedAll = plan?.Augmentable is null ? ones(n, dtype: ScalarType.Bool) : plan.Augmentable.to_type(ScalarType.Bool);
@@ -88,7 +95,7 @@ public sealed class HashTrainer
                 if (plan?.AfterAugmentation is not null) x = plan.AfterAugmentation(x, idx);
                 if (x.device != device) { x = x.to(device); y = y.to(device); }
                 optimizer.zero_grad();
-                var z = model.forward(x);
+                var z = cached is null ? model.forward(x) : model.ForwardFromPrefix(prefix!.PrefixOf(model, cached, x, idx), prefix.Stages);
                 var l = loss.Compute(z, y, (long)epoch * batches + bi);
                 double value = l.item<float>();
                 if (!double.IsFinite(value))

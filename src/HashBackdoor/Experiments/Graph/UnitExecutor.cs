@@ -58,6 +58,7 @@ public sealed class UnitExecutor : IDisposable
         this.split = split;
         this.checksums = checksums;
         steps = new ExperimentSteps(config, folder, context);
+        steps.UsePrefixCache(split);
         spec = config.Model.Spec(split.Train.Channels, split.Train.Height, split.Train.Width, split.Train.NumClasses);
         queries = config.Queries(split);
     }
@@ -312,6 +313,7 @@ public sealed class UnitExecutor : IDisposable
         foreach (var model in surrogates.Values) model?.Dispose();
         foreach (var model in cleanModels.Values) model.Dispose();
         foreach (var work in cleanDefenseWork.Values) work.Dispose();
+        steps.Dispose();
         split.Dispose();
     }
 }

@@ -12,3 +12,15 @@ public interface IBackbone
     /// the modules that make it up.</summary>
     IReadOnlyList<(string Name, nn.Module[] Modules)> Stages { get; }
 }
+
+/// <summary>A backbone that can be run in two parts at a stage boundary: <c>Tail(Head(x, n), n)</c> equals
+/// <c>forward(x)</c> operation for operation, for every n from 0 to <see cref="IBackbone.Stages"/>.Count. What
+/// <see cref="FrozenPrefixCache"/> needs to keep the output of frozen stages and run only the rest.</summary>
+public interface IStagedBackbone : IBackbone
+{
+    /// <summary>The output of the first <paramref name="stages"/> stages (0: the input itself, as an alias).</summary>
+    Tensor ForwardHead(Tensor x, int stages);
+
+    /// <summary>The features [B, FeatureSize] from the output of the first <paramref name="stages"/> stages.</summary>
+    Tensor ForwardTail(Tensor h, int stages);
+}

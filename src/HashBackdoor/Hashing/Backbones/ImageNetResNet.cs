@@ -14,7 +14,7 @@ namespace HashBackdoor.Hashing.Backbones;
 /// layer1.0.conv1, ..., layer2.0.downsample.0, ...), so a torchvision state dict loads by name; its fc.* tensors are not
 /// used. Takes 3 channels. Padding and pooling are torchvision's (symmetric, floor mode).
 /// </summary>
-public sealed class ImageNetResNet : Module<Tensor, Tensor>, IBackbone
+public sealed class ImageNetResNet : Module<Tensor, Tensor>, IStagedBackbone
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -66,6 +66,61 @@ public sealed class ImageNetResNet : Module<Tensor, Tensor>, IBackbone
         using var e4 = layer4.forward(e3);
         using var p = avgpool.forward(e4);
         return p.flatten(1);
+    }
+
+    /// <summary>The output of the first <paramref name="stages"/> stages (stem = conv1, bn1, relu, max-pool; then
+    /// layer1..layer4): the same operations as <see cref="forward"/> up to that boundary.</summary>
+    public Tensor ForwardHead(Tensor x, int stages)
+    {
+        CheckStages(stages);
+        var h = x.alias();
+        for (int s = 0; s < stages; s++)
+        {
+            var next = RunStage(s, h);
+            h.Dispose();
+            h = next;
+        }
+        return h;
+    }
+
+    /// <summary>The features from the output of the first <paramref name="stages"/> stages: the remaining stages,
+    /// average pooling, flatten.</summary>
+    public Tensor ForwardTail(Tensor h, int stages)
+    {
+        CheckStages(stages);
+        var y = h.alias();
+        for (int s = stages; s < Stages.Count; s++)
+        {
+            var next = RunStage(s, y);
+            y.Dispose();
+            y = next;
+        }
+        using var p = avgpool.forward(y);
+        y.Dispose();
+        return p.flatten(1);
+    }
+
+    private void CheckStages(int stages)
+    {
+        if (stages < 0 || stages > Stages.Count) throw new ArgumentOutOfRangeException(nameof(stages), $"stages {stages}: this backbone has {Stages.Count}");
+    }
+
+    private Tensor RunStage(int s, Tensor x)
+    {
+        switch (s)
+        {
+            case 0:
+            {
+                using var a = conv1.forward(x);
+                using var b = bn1.forward(a);
+                using var c = relu.forward(b);
+                return maxpool.forward(c);
+            }
+            case 1: return layer1.forward(x);
+            case 2: return layer2.forward(x);
+            case 3: return layer3.forward(x);
+            default: return layer4.forward(x);
+        }
     }
 
     private static Sequential Stage(int cin, int cout, int stride, int blocks) =>

@@ -123,7 +123,13 @@ public static class ImageNetResNet18Package
     {
         if (!File.Exists(path))
             throw new DataException(path, "ONNX file of the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 is missing; rebuild the toolkit (dotnet build restores and copies it)");
-        try { return ModelProto.Parser.ParseFromFile(path); }
+        // Opened read-only and shared: OnnxSharp's ParseFromFile locks the file, so a second process (a local shard, a
+        // second run) reading the package at the same moment failed with "being used by another process".
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            return ModelProto.Parser.ParseFrom(stream);
+        }
         catch (InvalidProtocolBufferException e) { throw new DataException(path, $"damaged ONNX file ({e.Message})"); }
     }
 
