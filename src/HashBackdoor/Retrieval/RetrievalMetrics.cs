@@ -286,7 +286,7 @@ public static class RetrievalMetrics
         return q;
     }
 
-    static void CheckFused(HammingIndex index, BinaryCodes queries, LabelSets queryLabels, LabelSets databaseLabels)
+    internal static void CheckFused(HammingIndex index, BinaryCodes queries, LabelSets queryLabels, LabelSets databaseLabels)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(queries);

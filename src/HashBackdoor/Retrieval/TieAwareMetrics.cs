@@ -206,14 +206,7 @@ public static class TieAwareMetrics
     static void ForEachHistogram(HammingIndex index, BinaryCodes queries, LabelSets queryLabels, LabelSets databaseLabels,
         Action<int, int[], int[]> body)
     {
-        ArgumentNullException.ThrowIfNull(index);
-        ArgumentNullException.ThrowIfNull(queries);
-        ArgumentNullException.ThrowIfNull(queryLabels);
-        ArgumentNullException.ThrowIfNull(databaseLabels);
-        index.Database.RequireSameBits(queries);
-        queryLabels.RequireSameClasses(databaseLabels);
-        if (queryLabels.Count != queries.Count) throw new UsageException($"{queries.Count} query codes but {queryLabels.Count} query label sets");
-        if (databaseLabels.Count != index.Count) throw new UsageException($"{index.Count} database codes but {databaseLabels.Count} database label sets");
+        RetrievalMetrics.CheckFused(index, queries, queryLabels, databaseLabels);
         int n = index.Count, k = index.Bits;
         Parallel.For(0, queries.Count, new ParallelOptions { MaxDegreeOfParallelism = index.DegreeOfParallelism },
             () => (dist: new int[n], tot: new int[k + 1], rel: new int[k + 1]), (i, _, buf) =>
