@@ -66,6 +66,14 @@ public class PretrainedConfigTests : IDisposable
             };
             Assert.Equal(ConfigFile.ToJson(want), ConfigFile.ToJson(v));
         }
+        // The checkerboard try: the freeze-4 try with the from-scratch presets' fixed trigger.
+        var f4 = ExperimentConfig.Load(Path.Combine(Repo(), "configs", "pretrained-validation", "f4.yaml"));
+        var checker = ExperimentConfig.Load(Path.Combine(Repo(), "configs", "pretrained-validation", "checkerboard-f4.yaml"));
+        Assert.Equal(ConfigFile.ToJson(f4 with
+        {
+            Name = "pretrained-validation-checkerboard-f4",
+            Trigger = f4.Trigger with { Init = HashBackdoor.Attacks.TriggerInit.Checkerboard, Steps = 0 },
+        }), ConfigFile.ToJson(checker));
     }
 
     [Theory]
