@@ -162,8 +162,8 @@ public static class RescorePipeline
     /// <summary>A model's saved database and clean-query codes with the run's labels, its index and clean mAP.</summary>
     sealed record ModelCodes(EncodedSet Database, EncodedSet Queries, HammingIndex Index, TieAwareMap Clean);
 
-    static ModelCodes Model(RunFolder folder, long seed, int target, string method, (LabelSets Sets, byte[] Bytes, int Classes) queryLabels,
-        (LabelSets Sets, byte[] Bytes, int Classes) databaseLabels, int topK, QueryRule rule)
+    static ModelCodes Model(RunFolder folder, long seed, int target, string method, (LabelSets Sets, byte[] MultiHot, int Classes) queryLabels,
+        (LabelSets Sets, byte[] MultiHot, int Classes) databaseLabels, int topK, QueryRule rule)
     {
         var db = Set(folder.CodesPath(seed, target, method, CodeSet.Database), databaseLabels);
         var q = Set(folder.CodesPath(seed, target, method, CodeSet.Query), queryLabels);
@@ -188,21 +188,16 @@ public static class RescorePipeline
         TMapOtherRule = fresh.TMapOtherRule, TMapUntriggered = fresh.TMapUntriggered, DatabaseOrder = fresh.DatabaseOrder,
     };
 
-    static EncodedSet Set(string path, (LabelSets Sets, byte[] Bytes, int Classes) labels)
+    static EncodedSet Set(string path, (LabelSets Sets, byte[] MultiHot, int Classes) labels)
     {
         var codes = Codes(path);
         if (codes.Count != labels.Sets.Count) throw new DataException(path, $"holds {codes.Count} codes, the run's labels list {labels.Sets.Count} images");
-        return new EncodedSet(codes, labels.Sets, labels.Bytes, labels.Classes, 0);
+        return new EncodedSet(codes, labels.Sets, labels.MultiHot, labels.Classes, 0);
     }
 
     static BinaryCodes Codes(string path) => RunFolder.ReadCodes(path) ?? throw Missing(path);
 
-    static (LabelSets Sets, byte[] Bytes, int Classes) Labels(string path)
-    {
-        if (!File.Exists(path)) throw Missing(path);
-        byte[] bytes = NpyFile.ReadUInt8Matrix(path, out _, out int classes);
-        return (LabelSets.FromMultiHot(bytes, classes), bytes, classes);
-    }
+    static (LabelSets Sets, byte[] MultiHot, int Classes) Labels(string path) => RunFolder.ReadLabels(path) ?? throw Missing(path);
 
     static Dictionary<string, object?> OldProtocol(string resultsJson)
     {

@@ -207,6 +207,15 @@ public sealed partial class RunFolder
         return BinaryCodes.FromFaissBytes(bytes, columns * 8);
     }
 
+    /// <summary>Multi-hot labels written by <see cref="WriteLabels"/> (or beside attack.json): the label sets with the
+    /// uint8 rows they came from, or null when the file does not exist.</summary>
+    public static (LabelSets Sets, byte[] MultiHot, int Classes)? ReadLabels(string path)
+    {
+        if (!File.Exists(path)) return null;
+        byte[] bytes = NpyFile.ReadUInt8Matrix(path, out _, out int classes);
+        return (LabelSets.FromMultiHot(bytes, classes), bytes, classes);
+    }
+
     /// <summary>Writes the multi-hot labels of the query and database splits (once per run).</summary>
     public void WriteLabels(ProtocolSplit split, ImageDataset? reported = null)
     {

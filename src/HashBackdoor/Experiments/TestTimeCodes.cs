@@ -36,13 +36,8 @@ public sealed record TestTimeCodes(BinaryCodes Database, LabelSets DatabaseLabel
     {
         BinaryCodes Codes(string name) => RunFolder.ReadCodes(Path.Combine(dir, name))
             ?? throw new DataException(Path.Combine(dir, name), "missing: written by hashbd attack-queries since tie-aware metrics; re-run the attack to get it");
-        LabelSets Labels(string name)
-        {
-            string path = Path.Combine(dir, name);
-            if (!File.Exists(path)) throw new DataException(path, "missing: written by hashbd attack-queries since tie-aware metrics; re-run the attack to get it");
-            byte[] bytes = NpyFile.ReadUInt8Matrix(path, out _, out int classes);
-            return LabelSets.FromMultiHot(bytes, classes);
-        }
+        LabelSets Labels(string name) => (RunFolder.ReadLabels(Path.Combine(dir, name))
+            ?? throw new DataException(Path.Combine(dir, name), "missing: written by hashbd attack-queries since tie-aware metrics; re-run the attack to get it")).Sets;
         var codes = new TestTimeCodes(Codes(DatabaseCodesName), Labels(DatabaseLabelsName), Codes(CleanCodesName), Codes(AdversarialCodesName), Labels(QueryLabelsName));
         if (codes.Database.Count != codes.DatabaseLabels.Count)
             throw new DataException(Path.Combine(dir, DatabaseLabelsName), $"lists {codes.DatabaseLabels.Count} images, {DatabaseCodesName} holds {codes.Database.Count}");
