@@ -16,7 +16,8 @@ public interface IExtensionSettings
 /// The one registry mechanism of the toolkit's extensions (poisoning attacks, test-time attacks, defenses): names,
 /// case-insensitive, mapped to factories, in a fixed listing order. An extension is one class: a public constructor
 /// taking nothing, or taking its settings record (any class with a public parameterless constructor, whose defaults are
-/// the extension's); <see cref="Discover"/> finds such classes in an assembly. The settings are bound from the config
+/// the extension's); <see cref="Discover"/> finds such classes in an assembly. An extension whose settings are its own
+/// public init properties registers itself as its settings record (<c>Register&lt;StripDefense&gt;("strip", d =&gt; d)</c>). The settings are bound from the config
 /// section named after the extension (camelCase keys, unknown keys refused, enums by name) and checked by
 /// <see cref="IExtensionSettings.Validate"/> when they implement it.
 /// </summary>
@@ -104,6 +105,12 @@ public sealed class ExtensionRegistry<T> where T : class
         Add(new Entry(Checked(name), typeof(TSettings), s => factory((TSettings)(s ?? new TSettings()))));
     }
 
+    /// <summary>Removes the extension called <paramref name="name"/> (case-insensitive); false when there was none.</summary>
+    public bool Remove(string name)
+    {
+        lock (gate) return entries.RemoveAll(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)) > 0;
+    }
+
     /// <summary>Registers every non-abstract <typeparamref name="T"/> of <paramref name="assembly"/> with a public
     /// constructor taking nothing or taking a settings record, under the name its default instance gives. Returns this.</summary>
     /// <exception cref="InvalidOperationException">Two classes give the same name.</exception>
@@ -149,6 +156,10 @@ public sealed class ExtensionRegistry<T> where T : class
             if (section is null) return null;
             throw new UsageException($"{entry.Name}: the {kind} takes no settings");
         }
+        if (section is JsonObject keys)
+            foreach (var (key, _) in keys)
+                if (!SettableKeys(entry.SettingsType).Contains(key))
+                    throw new UsageException($"{entry.Name}.{key}: unknown key '{key}' (known: {string.Join(", ", SettableKeys(entry.SettingsType))})");
         object settings;
         try
         {
@@ -163,6 +174,13 @@ public sealed class ExtensionRegistry<T> where T : class
         (settings as IExtensionSettings)?.Validate();
         return settings;
     }
+
+    /// <summary>The config keys of a settings type: its public settable (set or init) properties, camelCase, in
+    /// declaration order; what it only reads (an extension's Name, say) is not a key.</summary>
+    private static IReadOnlyList<string> SettableKeys(Type settingsType) =>
+        settingsType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0)
+            .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).ToArray();
 
     private Entry Require(string name) =>
         Find(name) ?? throw new UsageException($"{key} {name}: unknown {kind} (known: {string.Join(", ", Names)})");

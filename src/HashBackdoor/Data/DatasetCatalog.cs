@@ -23,8 +23,29 @@ public static class DatasetCatalog
     /// <summary>The default spec.</summary>
     public const string Default = "fashion-mnist";
 
+    /// <summary>One kind of dataset spec: the word before the first ':', the form shown in messages (null: not listed,
+    /// as the synthetic data of tests), and the loader of (the whole spec, the text after ':' or null, the options).</summary>
+    public sealed record DatasetKind(string Name, string? Form, Func<string, string?, DatasetOptions, DatasetSplits> Load);
+
+    /// <summary>The dataset kinds by name (the toolkit's one registry mechanism, <see cref="ExtensionRegistry{T}"/>): a new
+    /// dataset is a reader plus one line here, or a <c>Registry.Register</c> call from another assembly.</summary>
+    public static readonly ExtensionRegistry<DatasetKind> Registry = CreateRegistry();
+
+    private static ExtensionRegistry<DatasetKind> CreateRegistry()
+    {
+        var r = new ExtensionRegistry<DatasetKind>("dataset", "dataset", k => k.Name);
+        r.Register("fashion-mnist", () => new DatasetKind("fashion-mnist", "fashion-mnist",
+            (spec, arg, o) => FashionMnist.Load(string.IsNullOrEmpty(arg) ? o.FashionMnistDirectory : arg, spec)));
+        r.Register("mnist", () => new DatasetKind("mnist", "mnist:DIR", (spec, arg, _) => Mnist.Load(RequireArg(spec, arg, "mnist:DIR"), spec)));
+        r.Register("cifar10", () => new DatasetKind("cifar10", "cifar10:DIR", (spec, arg, _) => Cifar10Reader.Load(RequireArg(spec, arg, "cifar10:DIR"), spec)));
+        r.Register("folder", () => new DatasetKind("folder", "folder:DIR", (spec, arg, o) => LoadFolder(spec, RequireArg(spec, arg, "folder:TRAIN_DIR[,TEST_DIR]"), o)));
+        r.Register("list", () => new DatasetKind("list", "list:ROOT:FILE", (spec, arg, o) => LoadList(spec, RequireArg(spec, arg, "list:ROOT:TRAIN_LIST[,TEST_LIST]"), o)));
+        r.Register("synthetic", () => new DatasetKind("synthetic", null, (spec, arg, _) => LoadSynthetic(spec, RequireArg(spec, arg, "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]"))));
+        return r;
+    }
+
     /// <summary>The known spec forms, as listed in the unknown-dataset message.</summary>
-    public const string KnownList = "fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR, list:ROOT:FILE";
+    public static string KnownList => string.Join(", ", Registry.Names.Select(n => Registry.Create(n).Form).OfType<string>());
 
     /// <summary>Loads the dataset named by <paramref name="spec"/>.</summary>
     /// <exception cref="UsageException">Unknown or malformed spec.</exception>
@@ -36,23 +57,9 @@ public static class DatasetCatalog
         int colon = spec.IndexOf(':');
         string kind = colon < 0 ? spec : spec[..colon];
         string? arg = colon < 0 ? null : spec[(colon + 1)..];
-        switch (kind)
-        {
-            case "fashion-mnist":
-                return FashionMnist.Load(string.IsNullOrEmpty(arg) ? options.FashionMnistDirectory : arg, spec);
-            case "mnist":
-                return Mnist.Load(RequireArg(spec, arg, "mnist:DIR"), spec);
-            case "cifar10":
-                return Cifar10Reader.Load(RequireArg(spec, arg, "cifar10:DIR"), spec);
-            case "folder":
-                return LoadFolder(spec, RequireArg(spec, arg, "folder:TRAIN_DIR[,TEST_DIR]"), options);
-            case "list":
-                return LoadList(spec, RequireArg(spec, arg, "list:ROOT:TRAIN_LIST[,TEST_LIST]"), options);
-            case "synthetic":
-                return LoadSynthetic(spec, RequireArg(spec, arg, "synthetic:N_PER_CLASS:CLASSES:SIZE[:SEED]"));
-            default:
-                throw new UsageException($"dataset {spec}: unknown dataset (known: {KnownList})");
-        }
+        // Spec words are case-sensitive (as the paths after them), unlike the registry's names.
+        if (Registry.Find(kind)?.Name != kind) throw new UsageException($"dataset {spec}: unknown dataset (known: {KnownList})");
+        return Registry.Create(kind).Load(spec, arg, options);
     }
 
     static string RequireArg(string spec, string? arg, string form)

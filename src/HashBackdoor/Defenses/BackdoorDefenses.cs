@@ -21,10 +21,12 @@ public static class BackdoorDefenses
         r.Register("spectral-codes", () => new SpectralSignatureDefense(FeatureSpace.Codes));
         r.Register("activation-clustering", () => new ActivationClusteringDefense(FeatureSpace.Penultimate));
         r.Register("activation-clustering-codes", () => new ActivationClusteringDefense(FeatureSpace.Codes));
-        r.Register("fine-tuning", () => new FineTuningDefense());
-        r.Register("fine-pruning", () => new FinePruningDefense());
-        r.Register("strip", () => new StripDefense());
-        r.Register("neural-cleanse", () => new NeuralCleanseDefense());
+        // These four are their own settings records: their public init properties are bound from the config section of
+        // their name (e.g. strip: { blends: 32 }), their initialisers are the defaults, their Validate checks them.
+        r.Register<FineTuningDefense>("fine-tuning", d => d);
+        r.Register<FinePruningDefense>("fine-pruning", d => d);
+        r.Register<StripDefense>("strip", d => d);
+        r.Register<NeuralCleanseDefense>("neural-cleanse", d => d);
         return r;
     }
 

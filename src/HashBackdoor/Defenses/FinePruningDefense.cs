@@ -17,7 +17,7 @@ namespace HashBackdoor.Defenses;
 /// <see cref="MaxValidationDrop"/> points, prunes a fresh copy to it and fine-tunes it on the clean subset with the
 /// pruned channels held at zero after every step.
 /// </summary>
-public sealed class FinePruningDefense : IDefense
+public sealed class FinePruningDefense : IDefense, IExtensionSettings
 {
     /// <inheritdoc/>
     public string Name => "fine-pruning";
@@ -132,11 +132,20 @@ public sealed class FinePruningDefense : IDefense
         return map.Percent;
     }
 
+    /// <summary>Checks the settings (config section <c>fine-pruning</c>); throws <see cref="UsageException"/> naming the key.</summary>
+    public void Validate()
+    {
+        if (Ratios.Count == 0 || Ratios.Any(r => !(r >= 0 && r < 1))) throw new UsageException("fine-pruning.ratios: every ratio must lie in [0, 1)");
+        if (!(CleanFraction > 0 && CleanFraction <= 1)) throw new UsageException($"fine-pruning.cleanFraction {CleanFraction}: must lie in (0, 1]");
+        if (Epochs < 1) throw new UsageException($"fine-pruning.epochs {Epochs}: must be at least 1");
+        if (!(MaxValidationDrop >= 0)) throw new UsageException($"fine-pruning.maxValidationDrop {MaxValidationDrop}: must be at least 0");
+    }
+
     /// <inheritdoc/>
     public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
     {
         inputs.Require(Needs, Name);
-        if (Ratios.Count == 0 || Ratios.Any(r => !(r >= 0 && r < 1))) throw new UsageException("fine-pruning.ratios: every ratio must lie in [0, 1)");
+        Validate();
         var sw = Stopwatch.StartNew();
         var result = new DefenseResult(Name, Group);
         var clean = VictimTraining.CleanSubset(inputs, CleanFraction, context.StreamSeed(21));

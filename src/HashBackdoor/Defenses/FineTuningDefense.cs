@@ -8,7 +8,7 @@ namespace HashBackdoor.Defenses;
 /// with the victim's loss and optimiser, on a small clean subset of the training set (<see cref="CleanFraction"/> of it,
 /// drawn among the non-poisoned rows). Figures: clean mAP and t-MAP before and after.
 /// </summary>
-public sealed class FineTuningDefense : IDefense
+public sealed class FineTuningDefense : IDefense, IExtensionSettings
 {
     /// <inheritdoc/>
     public string Name => "fine-tuning";
@@ -76,10 +76,19 @@ public sealed class FineTuningDefense : IDefense
         return h;
     }
 
+    /// <summary>Checks the settings (config section <c>fine-tuning</c>); throws <see cref="UsageException"/> naming the key.</summary>
+    public void Validate()
+    {
+        if (!(CleanFraction > 0 && CleanFraction <= 1)) throw new UsageException($"fine-tuning.cleanFraction {CleanFraction}: must lie in (0, 1]");
+        if (Epochs < 1) throw new UsageException($"fine-tuning.epochs {Epochs}: must be at least 1");
+        if (!(LearningRateScale > 0)) throw new UsageException($"fine-tuning.learningRateScale {LearningRateScale}: must be positive");
+    }
+
     /// <inheritdoc/>
     public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
     {
         inputs.Require(Needs, Name);
+        Validate();
         var sw = Stopwatch.StartNew();
         var result = new DefenseResult(Name, Group);
         var clean = VictimTraining.CleanSubset(inputs, CleanFraction, context.StreamSeed(21));

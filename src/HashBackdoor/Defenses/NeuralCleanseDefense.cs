@@ -19,7 +19,7 @@ namespace HashBackdoor.Defenses;
 /// image (norm H x W). The norms give each class an anomaly index |norm_c - median| / (1.4826 MAD); a class below the
 /// median with an index above <see cref="AnomalyThreshold"/> is flagged as a backdoor target.
 /// </summary>
-public sealed class NeuralCleanseDefense : IDefense
+public sealed class NeuralCleanseDefense : IDefense, IExtensionSettings
 {
     /// <inheritdoc/>
     public string Name => "neural-cleanse";
@@ -170,11 +170,20 @@ public sealed class NeuralCleanseDefense : IDefense
         return new ClassTriggers(present, reversed);
     }
 
+    /// <summary>Checks the settings (config section <c>neural-cleanse</c>); throws <see cref="UsageException"/> naming the key.</summary>
+    public void Validate()
+    {
+        if (Steps < 1 || BatchSize < 1) throw new UsageException("neural-cleanse.steps and .batchSize: must be at least 1");
+        if (!(LearningRate > 0)) throw new UsageException($"neural-cleanse.learningRate {LearningRate}: must be positive");
+        if (CleanImages < 1) throw new UsageException($"neural-cleanse.cleanImages {CleanImages}: must be at least 1");
+        if (!(SuccessAgreement > 0 && SuccessAgreement <= 1)) throw new UsageException($"neural-cleanse.successAgreement {SuccessAgreement}: must lie in (0, 1]");
+    }
+
     /// <inheritdoc/>
     public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
     {
         inputs.Require(Needs, Name);
-        if (Steps < 1 || BatchSize < 1) throw new UsageException("neural-cleanse.steps and .batchSize: must be at least 1");
+        Validate();
         var sw = Stopwatch.StartNew();
         var result = new DefenseResult(Name, Group);
         foreach (var (key, value) in new (string, object)[] { ("steps", Steps), ("batchSize", BatchSize), ("learningRate", LearningRate), ("lambda", Lambda), ("margin", Margin), ("successAgreement", SuccessAgreement), ("cleanImages", CleanImages), ("anomalyThreshold", AnomalyThreshold) })

@@ -15,7 +15,7 @@ namespace HashBackdoor.Defenses;
 /// the same queries clean. The rejection threshold is set on clean database images not used as partners (the defender's
 /// data) at <see cref="FalseRejectionRate"/>; refused queries count as AP 0 in the after-figures.
 /// </summary>
-public sealed class StripDefense : IDefense
+public sealed class StripDefense : IDefense, IExtensionSettings
 {
     /// <inheritdoc/>
     public string Name => "strip";
@@ -95,11 +95,21 @@ public sealed class StripDefense : IDefense
         return h;
     }
 
+    /// <summary>Checks the settings (config section <c>strip</c>); throws <see cref="UsageException"/> naming the key.</summary>
+    public void Validate()
+    {
+        if (Blends < 2) throw new UsageException($"strip.blends {Blends}: must be at least 2");
+        if (!(Alpha > 0)) throw new UsageException($"strip.alpha {Alpha}: must be positive");
+        if (ChunkQueries < 1) throw new UsageException($"strip.chunkQueries {ChunkQueries}: must be at least 1");
+        if (CalibrationImages < 1) throw new UsageException($"strip.calibrationImages {CalibrationImages}: must be at least 1");
+        if (!(FalseRejectionRate > 0 && FalseRejectionRate < 1)) throw new UsageException($"strip.falseRejectionRate {FalseRejectionRate}: must lie in (0, 1)");
+    }
+
     /// <inheritdoc/>
     public DefenseResult Run(DefenseInputs inputs, DefenseContext context)
     {
         inputs.Require(Needs, Name);
-        if (Blends < 2) throw new UsageException($"strip.blends {Blends}: must be at least 2");
+        Validate();
         var sw = Stopwatch.StartNew();
         var result = new DefenseResult(Name, Group);
         result.Settings["blends"] = Blends;

@@ -154,7 +154,7 @@ internal sealed class ExperimentSteps : IDisposable
         ImageDataset triggered, ProtocolSplit split, long seed, int target)
     {
         var sw = Stopwatch.StartNew();
-        var attack = TestTimeAttacks.Create(name);
+        var attack = TestTimeAttacks.Create(name, config.SettingsOf(name));
         var options = config.TestTimeAttack.ToOptions(config.Perturbation.Epsilon, context.Seeds.For(SeedPurpose.TestTime, seed, target));
         long n = triggered.Count;
         TestTimeAttackResult result;
@@ -311,7 +311,7 @@ internal sealed class ExperimentSteps : IDisposable
     {
         var saved = folder.ReadPoison(seed, target, method, train, trigger);
         if (saved is not null) return saved;
-        var attack = PoisoningAttacks.Create(method);
+        var attack = PoisoningAttacks.Create(method, config.SettingsOf(method));
         long poisonSeed = context.Seeds.For(SeedPurpose.Poison, seed, target);
         var options = new PoisonOptions { TargetClass = target, Count = config.Poison.Count, Seed = poisonSeed, Perturbation = config.Perturbation.ToOptions() };
         using var step = Progress.Start($"{method}: poison {config.Poison.Count} images", config.Perturbation.Rounds);

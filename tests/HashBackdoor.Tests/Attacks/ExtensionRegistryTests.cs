@@ -54,7 +54,7 @@ public sealed class ExtensionRegistryTests
 
     [Theory]
     [InlineData("louder-tri:\n  repeats: 0\n", "louder-tri.repeats 0: must be at least 1")]
-    [InlineData("louder-tri:\n  repaets: 2\n", "louder-tri.repaets: The JSON property 'repaets' could not be mapped to any .NET member contained in type")]
+    [InlineData("louder-tri:\n  repaets: 2\n", "louder-tri.repaets: unknown key 'repaets' (known: repeats, note)")]
     [InlineData("louder-tri:\n  repeats: many\n", "louder-tri.repeats: The JSON value could not be converted to System.Int32.")]
     public void BadSettingsNameTheKey(string yaml, string message)
     {

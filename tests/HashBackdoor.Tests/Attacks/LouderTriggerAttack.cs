@@ -27,5 +27,12 @@ public sealed class LouderTriggerAttack(LouderTriggerSettings settings) : IPoiso
 
     public string Name => "louder-tri";
 
-    public PoisonSet Poison(ImageDataset train, PoisonContext context) => new TriggerOnlyAttack().Poison(train, context);
+    /// <summary>The settings of every instance that poisoned a training set (what a run bound), in order.</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentQueue<LouderTriggerSettings> Poisoned = new();
+
+    public PoisonSet Poison(ImageDataset train, PoisonContext context)
+    {
+        Poisoned.Enqueue(Settings);
+        return new TriggerOnlyAttack().Poison(train, context);
+    }
 }

@@ -26,9 +26,9 @@ public class DefenseMatrixRunnerTests : IDisposable
     [Fact]
     public void DefensesKeyAcceptsRegistryNamesAndAllAndRefusesUnknownOnes()
     {
-        var c = ExperimentConfig.Load(Yaml("ok.yaml", "defenses: [strip, Spectral]\ndefenseSettings:\n  retrain: [spectral]\n  pruningRatios: [0, 0.5]\n"));
+        var c = ExperimentConfig.Load(Yaml("ok.yaml", "defenses: [strip, Spectral]\ndefenseSettings:\n  retrain: [spectral]\n"));
         Assert.Equal(new[] { "strip", "spectral" }, c.DefenseNames());
-        Assert.Equal(new[] { 0.0, 0.5 }, c.DefenseSettings.PruningRatios);
+        Assert.Equal(new[] { "spectral" }, c.DefenseSettings.Retrain);
         var all = ExperimentConfig.Load(Yaml("all.yaml", "defenses: [all]\n"));
         Assert.Equal(HashBackdoor.Defenses.BackdoorDefenses.Names, all.DefenseNames());
         Assert.Empty(ExperimentConfig.Load(Yaml("none.yaml", "name: x\n")).DefenseNames());
@@ -39,8 +39,8 @@ public class DefenseMatrixRunnerTests : IDisposable
         Assert.DoesNotContain('\n', e.Message);
         string retrain = Yaml("retrain.yaml", "defenses: [spectral]\ndefenseSettings:\n  retrain: [spectrall]\n");
         Assert.Contains("defenseSettings.retrain: spectrall: unknown defense", Assert.Throws<UsageException>(() => ExperimentConfig.Load(retrain)).Message);
-        string ratio = Yaml("ratio.yaml", "defenseSettings:\n  pruningRatios: [0, 1]\n");
-        Assert.Contains("defenseSettings.pruningRatios: 1", Assert.Throws<UsageException>(() => ExperimentConfig.Load(ratio)).Message);
+        string ratio = Yaml("ratio.yaml", "defenses: [fine-pruning]\nfine-pruning:\n  ratios: [0, 1]\n");
+        Assert.Equal($"{ratio}: fine-pruning.ratios: every ratio must lie in [0, 1)", Assert.Throws<UsageException>(() => ExperimentConfig.Load(ratio)).Message);
         Assert.Contains("defenses: a defense is listed twice", Assert.Throws<UsageException>(() => (Tiny.Experiment with { Defenses = new[] { "strip", "STRIP" } }).Validate()).Message);
     }
 

@@ -1,6 +1,10 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using HashBackdoor.Attacks;
+using HashBackdoor.Attacks.TestTime;
 using HashBackdoor.Data;
+using HashBackdoor.Defenses;
 
 namespace HashBackdoor.Experiments;
 
@@ -11,7 +15,10 @@ namespace HashBackdoor.Experiments;
 /// of its own; closed sets are enums, open registries (architecture, loss, methods) are names validated at load.
 /// Seeds drive the clean model, surrogate, trigger, poison choice and victim training of a repetition
 /// (<see cref="RunSeeds"/>); the protocol split has its own seed (<c>protocol.seed</c>).
+/// An extension that takes settings (an attack of <see cref="Methods"/>, a test-time attack of <see cref="TestTime"/>, a
+/// defense of <see cref="Defenses"/>) is configured by a top-level section named after it (<see cref="ExtensionSettings"/>).
 /// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)] // unmapped keys land in ExtensionSettings; Validate refuses the unknown ones
 public sealed record ExperimentConfig
 {
     /// <summary>Keys a config may not set because the run sets them, with the reason shown to the user.</summary>
@@ -62,6 +69,23 @@ public sealed record ExperimentConfig
     /// <summary>Torch device: cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>
+    /// The settings sections of extensions: every top-level key that is not one of the above is the name of an attack,
+    /// test-time attack or defense this config uses, and its value is bound to that extension's settings record
+    /// (<see cref="ExtensionRegistry{T}"/>: camelCase keys, unknown keys refused, the record's defaults for keys left out),
+    /// e.g. <c>strip: { blends: 32 }</c>. Null or empty: every extension with its defaults (the attack x defense matrix
+    /// applies <see cref="DefenseMatrixRunner.MatrixDefaults"/> beneath). Written back to config.resolved.json as given.
+    /// </summary>
+    /// <remarks>A dictionary of JSON elements rather than a JsonObject: System.Text.Json writes a JsonObject extension
+    /// data member of a nested record (config.resolved.json's "config") as a bare object, which does not read back.</remarks>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? ExtensionSettings { get; init; }
+
+    /// <summary>The settings section of extension <paramref name="name"/> (case-insensitive), as a new node, or null.</summary>
+    public JsonNode? SettingsOf(string name) =>
+        ExtensionSettings?.FirstOrDefault(kv => kv.Key.Equals(name, StringComparison.OrdinalIgnoreCase)) is { Key: not null } kv
+            ? JsonNode.Parse(kv.Value.GetRawText()) : null;
+
     /// <summary>Checks everything that can be checked without data; throws <see cref="UsageException"/> naming the key.</summary>
     public ExperimentConfig Validate()
     {
@@ -94,9 +118,29 @@ public sealed record ExperimentConfig
                 throw new UsageException($"defenses: {d}: unknown defense (known: {string.Join(", ", HashBackdoor.Defenses.BackdoorDefenses.Names)}, or all)");
         if (Defenses.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Defenses.Count) throw new UsageException("defenses: a defense is listed twice");
         DefenseSettings.Validate();
+        ValidateExtensionSettings();
         if (!(Device == "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal)))
             throw new UsageException($"device {Device}: unknown device (expected cpu, cuda or cuda:N)");
         return this;
+    }
+
+    /// <summary>Every section of <see cref="ExtensionSettings"/> names an extension this config uses and binds to its
+    /// settings (an unknown top-level key is refused as before: "invalid config at KEY: unknown key 'KEY'").</summary>
+    private void ValidateExtensionSettings()
+    {
+        if (ExtensionSettings is null) return;
+        var defenses = DefenseNames();
+        foreach (var key in ExtensionSettings.Keys)
+        {
+            var section = SettingsOf(key);
+            bool attack = PoisoningAttacks.Registry.Find(key) is not null, testTime = TestTimeAttacks.Registry.Find(key) is not null,
+                defense = BackdoorDefenses.Registry.Find(key) is not null;
+            if (!attack && !testTime && !defense) throw new UsageException($"invalid config at {key}: unknown key '{key}'");
+            if (attack && Methods.Contains(key, StringComparer.OrdinalIgnoreCase)) PoisoningAttacks.Registry.BindSettings(key, section);
+            else if (testTime && TestTime.Contains(key, StringComparer.OrdinalIgnoreCase)) TestTimeAttacks.Registry.BindSettings(key, section);
+            else if (defense && defenses.Contains(key, StringComparer.OrdinalIgnoreCase)) BackdoorDefenses.Registry.BindSettings(key, section);
+            else throw new UsageException($"{key}: settings for {(attack ? "an attack" : testTime ? "a test-time attack" : "a defense")} this config does not run (add it to {(attack ? "methods" : testTime ? "testTime" : "defenses")} or remove the section)");
+        }
     }
 
     /// <summary>The word that stands for every registered defense in <see cref="Defenses"/>.</summary>
@@ -143,22 +187,46 @@ public sealed record ExperimentConfig
     {
         var node = ConfigFile.ReadNode(path);
         var config = IsResolvedRecord(node)
-            ? ConfigFile.Deserialize<ResolvedConfig>(Normalized(WithoutRunOwnedKeys(node!, "config."), "config."), path).Config
-            : ConfigFile.Deserialize<ExperimentConfig>(Normalized(RejectRunOwnedKeys(node, path), ""), path);
+            ? ConfigFile.Deserialize<ResolvedConfig>(Normalized(WithoutRunOwnedKeys(node!, "config."), "config.", path), path).Config
+            : ConfigFile.Deserialize<ExperimentConfig>(Normalized(RejectRunOwnedKeys(node, path), "", path), path);
         try { return config.Validate(); }
         catch (UsageException e) { throw new UsageException($"{path}: {e.Message}", e); }
     }
 
     /// <summary>Reads a run folder's config.resolved.json (run-owned keys of older folders dropped).</summary>
     public static ResolvedConfig LoadResolved(string path) =>
-        ConfigFile.Deserialize<ResolvedConfig>(Normalized(WithoutRunOwnedKeys(ConfigFile.ReadNode(path) ?? throw new UsageException($"{path}: invalid config: the file is empty"), "config."), "config."), path);
+        ConfigFile.Deserialize<ResolvedConfig>(Normalized(WithoutRunOwnedKeys(ConfigFile.ReadNode(path) ?? throw new UsageException($"{path}: invalid config: the file is empty"), "config."), "config.", path), path);
 
-    /// <summary>Short forms a config may use, written out: <c>surrogate: NAME</c> is <c>surrogate: { kind: NAME }</c>.</summary>
-    private static JsonNode? Normalized(JsonNode? node, string prefix)
+    /// <summary>Keys of <c>defenseSettings</c> that earlier versions had for two defenses' settings, and where they live now
+    /// (the section of the defense's name): run folders and configs that have them still load.</summary>
+    private static readonly (string Old, string Defense, string Key)[] MovedDefenseKeys =
+    {
+        ("pruningRatios", "fine-pruning", "ratios"), ("pruningCurve", "fine-pruning", "evaluateCurve"), ("stripBlends", "strip", "blends"),
+    };
+
+    /// <summary>Short forms a config may use, written out: <c>surrogate: NAME</c> is <c>surrogate: { kind: NAME }</c>;
+    /// the moved <c>defenseSettings</c> keys (<see cref="MovedDefenseKeys"/>) go to their defense's section when the
+    /// config runs that defense and are dropped otherwise (they had no effect then).</summary>
+    private static JsonNode? Normalized(JsonNode? node, string prefix, string path)
     {
         var parent = prefix.Length == 0 ? node : Find(node, prefix);
-        if (parent is JsonObject o && o.TryGetPropertyValue("surrogate", out var s) && s is JsonValue v && v.TryGetValue<string>(out var name))
+        if (parent is not JsonObject o) return node;
+        if (o.TryGetPropertyValue("surrogate", out var s) && s is JsonValue v && v.TryGetValue<string>(out var name))
             o["surrogate"] = new JsonObject { ["kind"] = name };
+        if (o.TryGetPropertyValue("defenseSettings", out var ds) && ds is JsonObject settings)
+        {
+            var listed = o.TryGetPropertyValue("defenses", out var d) && d is JsonArray a
+                ? ExpandDefenses(a.Select(x => x is JsonValue xv && xv.TryGetValue<string>(out var n) ? n : "").ToList()) : Array.Empty<string>();
+            foreach (var (old, defense, key) in MovedDefenseKeys)
+            {
+                if (!settings.TryGetPropertyValue(old, out var value)) continue;
+                settings.Remove(old);
+                if (!listed.Contains(defense)) continue;
+                if (o[defense] is not JsonObject section) o[defense] = section = new JsonObject();
+                if (section.ContainsKey(key)) throw new UsageException($"{path}: defenseSettings.{old}: also given as {defense}.{key}; keep {defense}.{key}");
+                section[key] = value?.DeepClone();
+            }
+        }
         return node;
     }
 
