@@ -19,7 +19,7 @@ public sealed record DefenseRunSelection
 }
 
 /// <summary><see cref="DefenseInputs"/> loaded from a run folder, with everything it owns.</summary>
-public sealed class DefenseRun : IDisposable
+internal sealed class DefenseRun : IDisposable
 {
     private readonly List<IDisposable> owned;
 
@@ -61,7 +61,7 @@ public sealed class DefenseRun : IDisposable
 /// Every file a defense needs is checked before the dataset is loaded; a missing or damaged one is a one-line
 /// <see cref="DataException"/> naming it. Nothing is written.
 /// </summary>
-public static class DefenseInputsLoader
+internal static class DefenseInputsLoader
 {
     /// <summary>Opens the run and builds the inputs.</summary>
     public static DefenseRun Load(string runDir, DefenseRunSelection selection, DefenseNeeds needs, IRunProgress progress)

@@ -16,7 +16,7 @@ public enum RunKind
 }
 
 /// <summary>Recognises run folders and checks an output folder before a command does any work.</summary>
-public static class RunKinds
+internal static class RunKinds
 {
     /// <summary>The file that marks a sharded ablation (its base config and varied setting, for <c>hashbd merge</c>).</summary>
     public const string AblationRequestName = "ablation.request.json";

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace HashBackdoor.Experiments;
 
 /// <summary>One process's work on a run folder: when it started and stopped, and on what machine.</summary>
-public sealed record RunSession
+internal sealed record RunSession
 {
     [JsonPropertyName("startedUtc")] public DateTime StartedUtc { get; init; }
     [JsonPropertyName("endedUtc")] public DateTime EndedUtc { get; init; }
@@ -26,7 +26,7 @@ public sealed record RunSession
 /// exception (Ctrl+C included) and when it writes the results; a process killed outright (SIGKILL, power loss) leaves
 /// only its last record, so its time after that is missing from the total.
 /// </summary>
-public sealed class RunSessions : IDisposable
+internal sealed class RunSessions : IDisposable
 {
     /// <summary>Folder of the session records inside a run folder.</summary>
     public const string DirName = "sessions";

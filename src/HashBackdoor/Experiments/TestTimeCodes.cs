@@ -13,7 +13,7 @@ namespace HashBackdoor.Experiments;
 /// <param name="Clean">Codes of the attacked images before the attack.</param>
 /// <param name="Adversarial">Codes of the same images after the attack.</param>
 /// <param name="QueryLabels">The attacked images' own label sets.</param>
-public sealed record TestTimeCodes(BinaryCodes Database, LabelSets DatabaseLabels, BinaryCodes Clean, BinaryCodes Adversarial, LabelSets QueryLabels)
+internal sealed record TestTimeCodes(BinaryCodes Database, LabelSets DatabaseLabels, BinaryCodes Clean, BinaryCodes Adversarial, LabelSets QueryLabels)
 {
     /// <summary>File names in the output folder.</summary>
     public const string DatabaseCodesName = "database_codes.npy", DatabaseLabelsName = "database_labels.npy",

@@ -12,7 +12,7 @@ namespace HashBackdoor.Experiments.Graph;
 /// control first when <c>defenseSettings.cleanControl</c> is on); results. Shard I of N owns the work units at positions
 /// I, I + N, I + 2N, ... of <see cref="Work"/> (victims, the bulk of the work, are spread evenly).
 /// </summary>
-public sealed class ExperimentGraph
+internal sealed class ExperimentGraph
 {
     private readonly ExperimentConfig config;
 

@@ -18,7 +18,7 @@ namespace HashBackdoor.Experiments.Graph;
 /// the folder already is not computed again. Every unit is a pure function of the config and seeds, so which process
 /// computes it does not change a bit of its outputs.
 /// </summary>
-public sealed class UnitExecutor : IDisposable
+internal sealed class UnitExecutor : IDisposable
 {
     private readonly ExperimentConfig config;
     private readonly RunFolder folder;

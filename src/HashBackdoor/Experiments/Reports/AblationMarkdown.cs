@@ -9,7 +9,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// (target, seed) blocks, <see cref="AblationPlot.MarkdownTable"/>), and each value's t-MAP paired against the first
 /// value's (<see cref="ValueComparison"/>).
 /// </summary>
-public static class AblationMarkdown
+internal static class AblationMarkdown
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

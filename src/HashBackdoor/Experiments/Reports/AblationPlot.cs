@@ -15,7 +15,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// hide each other. Methods are drawn in order of first appearance, coloured as in <see cref="MethodStyle"/>; a
 /// method missing at some value is simply absent there.
 /// </remarks>
-public static class AblationPlot
+internal static class AblationPlot
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -3,7 +3,7 @@ using ScottPlot;
 namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>Bar charts of per-method results (ScottPlot 5), rendered to PNG bytes.</summary>
-public static class BarCharts
+internal static class BarCharts
 {
     /// <summary>
     /// One bar per method (in the order given) showing the mean of <paramref name="metric"/> in percent, an error bar

@@ -11,7 +11,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// </summary>
 /// <param name="Mean">Mean code, length K.</param>
 /// <param name="Components">Two unit vectors of length K: the first and second principal directions.</param>
-public sealed record CodeProjection(double[] Mean, double[][] Components)
+internal sealed record CodeProjection(double[] Mean, double[][] Components)
 {
     /// <summary>Fits the projection to <paramref name="databaseCodes"/> float [N, K] (N &gt;= 2).</summary>
     public static CodeProjection Fit(Tensor databaseCodes)

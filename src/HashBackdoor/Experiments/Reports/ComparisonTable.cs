@@ -10,7 +10,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// which A is above B, the Wilcoxon signed-rank p-value, and the verdict ("no significant difference" when the interval
 /// holds 0).
 /// </summary>
-public static class ComparisonTable
+internal static class ComparisonTable
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

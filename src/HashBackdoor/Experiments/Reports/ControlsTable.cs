@@ -11,7 +11,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// poisoned images (perturbation and trigger) against their originals (largest L-inf over the runs in grey levels of
 /// 255, mean L2, mean PSNR, mean SSIM); then per (seed, target) the trigger's own effect on the surrogate.
 /// </summary>
-public static class ControlsTable
+internal static class ControlsTable
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -12,7 +12,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// <param name="Figures">Report sections, in order: Hamming histogram, code projections, precision curves, retrieval grids.</param>
 /// <param name="Histogram">The series of the Hamming histogram (empty when it could not be drawn).</param>
 /// <param name="TriggeredQueries">Number of triggered queries of the first seed and target (0 when unknown).</param>
-public sealed record ExplanatoryFigureSet(IReadOnlyList<ReportFigure> Figures, IReadOnlyList<HammingSeries> Histogram, int TriggeredQueries)
+internal sealed record ExplanatoryFigureSet(IReadOnlyList<ReportFigure> Figures, IReadOnlyList<HammingSeries> Histogram, int TriggeredQueries)
 {
     /// <summary>Nothing to show (the run folder does not hold the codes yet).</summary>
     public static ExplanatoryFigureSet Empty { get; } = new(Array.Empty<ReportFigure>(), Array.Empty<HammingSeries>(), 0);
@@ -37,7 +37,7 @@ public sealed record ExplanatoryFigureSet(IReadOnlyList<ReportFigure> Figures, I
 /// at most <see cref="MaxDatabasePoints"/> database codes are projected, at most <see cref="MaxCurveQueries"/> queries
 /// enter each curve (evenly spaced rows), and the grids search only the queries they show.
 /// </summary>
-public sealed class ExplanatoryFigures
+internal sealed class ExplanatoryFigures
 {
     /// <summary>Largest number of database codes fitted and drawn by the projection (every ceil(N / this)-th row).</summary>
     public const int MaxDatabasePoints = 3000;

@@ -6,14 +6,14 @@ namespace HashBackdoor.Experiments.Reports;
 /// <summary>One set of queries for <see cref="HammingHistogram"/>: a name (for example "clean queries",
 /// "triggered, clean model", "triggered, ciba victim"), each query's Hamming distance to the anchor code, and its bar
 /// colour (<c>#rrggbb</c>; null: <see cref="MethodStyle"/> by name).</summary>
-public sealed record HammingSeries(string Name, IReadOnlyList<int> Distances, string? Color = null);
+internal sealed record HammingSeries(string Name, IReadOnlyList<int> Distances, string? Color = null);
 
 /// <summary>
 /// Histogram of Hamming distances from query codes to the target's anchor code, one bar colour per series, bars of the
 /// series side by side at each distance 0..K. Shows why a run came out as it did: a backdoor works when its
 /// triggered queries' codes sit near the anchor (left) while clean queries sit near K/2.
 /// </summary>
-public static class HammingHistogram
+internal static class HammingHistogram
 {
     /// <summary>Distance of each query code to the anchor, using the packed codes retrieval ranks with (a tied, 0,
     /// anchor component is packed as bit 0, as <see cref="BinaryCodes.FromSigns(ReadOnlySpan{float}, int)"/> does).</summary>

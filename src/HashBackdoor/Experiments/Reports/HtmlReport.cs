@@ -16,7 +16,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// grids at their own size with sharp pixels, each with its caption); notes. Sections without content are left out.
 /// Small images are enlarged by an integer factor with pixelated rendering so pixels stay sharp.
 /// </remarks>
-public static class HtmlReport
+internal static class HtmlReport
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

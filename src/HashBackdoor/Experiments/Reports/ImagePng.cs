@@ -10,7 +10,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// (NaN shows as black); enlargement is nearest-neighbour, so each source pixel becomes a <c>scale x scale</c> block.
 /// One-channel tensors give a greyscale PNG, three-channel tensors an opaque RGB PNG.
 /// </summary>
-public static class ImagePng
+internal static class ImagePng
 {
     /// <summary>Largest side, in pixels, of an encoded image (after enlargement).</summary>
     public const int MaxSide = TensorPng.MaxSide;

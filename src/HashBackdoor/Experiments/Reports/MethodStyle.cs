@@ -6,7 +6,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// the test-time attacks p2p purple and dhta brown; any other
 /// method takes the next colour of a colour-blind-friendly palette in order of first appearance.
 /// </summary>
-public static class MethodStyle
+internal static class MethodStyle
 {
     static readonly Dictionary<string, string> Known = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -5,7 +5,7 @@ namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>Writes a non-finite double (NaN: not applicable) as JSON null and reads null back as NaN; finite values are
 /// rounded to 6 decimals.</summary>
-public sealed class NanAsNullJsonConverter : JsonConverter<double>
+internal sealed class NanAsNullJsonConverter : JsonConverter<double>
 {
     /// <inheritdoc/>
     public override bool HandleNull => true;

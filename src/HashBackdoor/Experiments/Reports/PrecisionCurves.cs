@@ -5,7 +5,7 @@ namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>One method's retrieval curves for <see cref="PrecisionCurves"/>: precision at each k of
 /// <paramref name="Ks"/> (fractions) and the precision-recall curve by Hamming radius.</summary>
-public sealed record PrecisionSeries(string Name, IReadOnlyList<int> Ks, IReadOnlyList<double> PrecisionAtK, PrecisionRecallCurve Curve)
+internal sealed record PrecisionSeries(string Name, IReadOnlyList<int> Ks, IReadOnlyList<double> PrecisionAtK, PrecisionRecallCurve Curve)
 {
     /// <summary>Line colour (<c>#rrggbb</c>); null: <see cref="MethodStyle"/> by <see cref="Name"/>.</summary>
     public string? Color { get; init; }
@@ -27,7 +27,7 @@ public sealed record PrecisionSeries(string Name, IReadOnlyList<int> Ks, IReadOn
 /// Precision at k and precision-recall curves, one line per method, in one PNG with two panels (left: precision
 /// against k; right: precision against recall as the Hamming radius grows).
 /// </summary>
-public static class PrecisionCurves
+internal static class PrecisionCurves
 {
     /// <summary>The two panels as one PNG with its caption.</summary>
     /// <param name="series">At least one series; colours as given, else following <see cref="MethodStyle"/> by name.</param>

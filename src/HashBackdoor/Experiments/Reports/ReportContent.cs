@@ -1,7 +1,7 @@
 namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>Everything report.html shows.</summary>
-public sealed record ReportContent
+internal sealed record ReportContent
 {
     public required string Title { get; init; }
     public required IReadOnlyDictionary<string, object?> Protocol { get; init; }

@@ -6,4 +6,4 @@ namespace HashBackdoor.Experiments.Reports;
 /// <param name="Reading">What to read in it, with the run's own figures.</param>
 /// <param name="Images">The pictures (charts, or image grids when <paramref name="Pixels"/>).</param>
 /// <param name="Pixels">True for image grids: shown enlarged with sharp pixels; false for charts: shown at full width.</param>
-public sealed record ReportFigure(string Heading, string Reading, IReadOnlyList<CaptionedImage> Images, bool Pixels = false);
+internal sealed record ReportFigure(string Heading, string Reading, IReadOnlyList<CaptionedImage> Images, bool Pixels = false);

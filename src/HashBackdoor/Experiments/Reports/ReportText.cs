@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace HashBackdoor.Experiments.Reports;
 
 /// <summary>Text formatting shared by the Markdown and HTML reports: numbers, mean ± std, protocol values and escaping.</summary>
-public static class ReportText
+internal static class ReportText
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -7,7 +7,7 @@ namespace HashBackdoor.Experiments.Reports;
 /// The results of an experiment as Markdown (results.md): the protocol, the per-method summary and every run.
 /// All values are percentages with two decimals; summaries read "mean ± std" (sample standard deviation over runs).
 /// </summary>
-public static class ResultsMarkdown
+internal static class ResultsMarkdown
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

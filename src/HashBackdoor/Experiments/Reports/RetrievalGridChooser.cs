@@ -8,14 +8,14 @@ namespace HashBackdoor.Experiments.Reports;
 /// <param name="Fails">Query with the lowest AP, a query without any relevant result in the top R counting as 0 (ties:
 /// lowest index).</param>
 /// <param name="FailsAP">Its AP (fraction; 0 for such a query).</param>
-public sealed record RetrievalGridChoice(int Works, double WorksAP, int Fails, double FailsAP);
+internal sealed record RetrievalGridChoice(int Works, double WorksAP, int Fails, double FailsAP);
 
 /// <summary>
 /// Chooses and draws retrieval grids: the query where an attack works best and the one where it fails worst, by
 /// per-query AP for the target label (<see cref="Retrieval.MapResult.AveragePrecisions"/> of the t-MAP), instead of the
 /// first query.
 /// </summary>
-public static class RetrievalGridChooser
+internal static class RetrievalGridChooser
 {
     /// <summary>Picks the best and worst query by AP (NaN = no target-class result in the top R = AP 0 for "fails",
     /// never chosen for "works").</summary>

@@ -6,7 +6,7 @@ using HashBackdoor.Experiments.Graph;
 namespace HashBackdoor.Experiments.Sharding;
 
 /// <summary>What a claim file records: who computes the unit.</summary>
-public sealed record ClaimOwner(string Host, int Pid, string Token, string Since)
+internal sealed record ClaimOwner(string Host, int Pid, string Token, string Since)
 {
     public override string ToString() => Pid == 0 ? $"{Host}, claimed {Since}" : $"pid {Pid} on {Host} since {Since}";
 }
@@ -19,7 +19,7 @@ public sealed record ClaimOwner(string Host, int Pid, string Token, string Since
 /// host its file has not been touched for <see cref="StaleAfter"/> (holders touch their claims every
 /// <see cref="HeartbeatInterval"/>).
 /// </summary>
-public sealed class UnitClaims : IDisposable
+internal sealed class UnitClaims : IDisposable
 {
     /// <summary>How often a holder touches its claim files.</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(30);
