@@ -13,11 +13,12 @@ public static class Program
         ["encode"] = EncodeBenchmark.Run,
         ["memory"] = MemoryBenchmark.Run,
         ["prefix-cache"] = PrefixCacheBenchmark.Run,
+        ["scoring"] = ScoringBenchmark.Run,
         ["all"] = All,
     };
 
     /// <summary>The order in which <c>all</c> runs the benchmarks.</summary>
-    static readonly string[] AllOrder = { "train", "attack", "encode", "memory", "retrieval" };
+    static readonly string[] AllOrder = { "train", "attack", "encode", "memory", "retrieval", "scoring" };
 
     public static int Main(string[] args)
     {

@@ -91,6 +91,37 @@ public class TieAwareMetricsTests
         }
     }
 
+    /// <summary>The same brute force on wide codes and label sets (several 64-bit words each, multi-label items), the
+    /// histogram pass's general path.</summary>
+    [Theory]
+    [InlineData(136, 70, 9)]
+    [InlineData(64, 3, 10)]
+    public void WideCodesAndMultiLabelSetsEqualTheMeanOverEveryOrdering(int bits, int classes, int n)
+    {
+        var rng = new Random(bits + classes);
+        int bytes = bits / 8, q = 4;
+        var distinct = Enumerable.Range(0, 3).Select(_ => { var b = new byte[bytes]; rng.NextBytes(b); return b; }).ToArray();
+        var dbBytes = Enumerable.Range(0, n).SelectMany(_ => distinct[rng.Next(3)]).ToArray();
+        var qBytes = new byte[q * bytes];
+        rng.NextBytes(qBytes);
+        int[] Set() => Enumerable.Range(0, 1 + rng.Next(3)).Select(_ => rng.Next(classes)).Distinct().ToArray();
+        var dbLabels = Sets(classes, Enumerable.Range(0, n).Select(_ => Set()).ToArray());
+        var qLabels = Sets(classes, Enumerable.Range(0, q).Select(_ => Set()).ToArray());
+        var index = new HammingIndex(BinaryCodes.FromFaissBytes(dbBytes, bits));
+        var queries = BinaryCodes.FromFaissBytes(qBytes, bits);
+        foreach (int r in new[] { 1, 4, n })
+        {
+            var tie = TieAwareMetrics.MeanAveragePrecision(index, queries, qLabels, dbLabels, r, QueryRule.Zero);
+            for (int i = 0; i < q; i++)
+            {
+                bool[] rel = Enumerable.Range(0, n).Select(j => qLabels.SharesAny(i, dbLabels, j)).ToArray();
+                var (meanAp, meanHit, _) = BruteForce(index.Distances(queries, i), rel, Math.Min(r, n), new[] { 1 });
+                Assert.Equal(meanAp, tie.ExpectedAveragePrecisions[i], Eps);
+                Assert.Equal(meanHit, tie.HitProbabilities[i], Eps);
+            }
+        }
+    }
+
     [Fact]
     public void LargeTieGroupsAgreeWithMonteCarloAndStayInRange()
     {
