@@ -11,16 +11,16 @@ namespace HashBackdoor.Bench;
 /// (<see cref="TieAwareMetrics.MeanAveragePrecision"/>, which also computes the database-order figure it prints beside),
 /// interleaved in the same run. The codes imitate CSQ's: every class's items sit on a few points of Hamming space
 /// (its centre with 0 to 3 fixed bit flips), so the top-R cut falls inside large tie groups, the case tie-aware scoring
-/// exists for. <c>--run DIR</c> scores an experiment folder's clean-model codes instead (DIR/seed-S/clean/*_codes.npy
-/// and DIR/*_labels.npy).
+/// exists for. <c>--run DIR</c> scores a victim's codes of an experiment folder instead (DIR/seed-0/target-1/ciba/:
+/// database, query and triggered-query codes; DIR/*_labels.npy).
 /// </summary>
 internal static class ScoringBenchmark
 {
-    const string Usage = "scoring [--database 68000] [--queries 1000] [--topr 1000] [--bits 48] [--reps 5] [--seed 7] [--run DIR [--seed-dir 0]]";
+    const string Usage = "scoring [--database 68000] [--queries 1000] [--topr 1000] [--bits 48] [--reps 5] [--seed 7] [--run DIR [--victim seed-0/target-1/ciba] [--target 1]]";
 
     public static int Run(string[] args)
     {
-        var a = new Args(args, Usage, Array.Empty<string>(), new[] { "--database", "--queries", "--topr", "--bits", "--reps", "--seed", "--run", "--seed-dir" });
+        var a = new Args(args, Usage, Array.Empty<string>(), new[] { "--database", "--queries", "--topr", "--bits", "--reps", "--seed", "--run", "--victim", "--target" });
         int r = a.Int("--topr", 1000), reps = a.Int("--reps", 5);
         string? run = a.Str("--run");
         Header("scoring", "mAP@R and t-MAP@R, ties in database order (the scoring before issue 20) against tie-aware (which computes both), " +
@@ -29,17 +29,22 @@ internal static class ScoringBenchmark
         LabelSets dbLabels, queryLabels;
         int classes;
         string source;
+        BinaryCodes? triggeredCodes = null;
+        int target = 1;
         if (run is not null)
         {
-            string clean = Path.Combine(run, $"seed-{a.Int("--seed-dir", 0)}", "clean");
-            var dbBytes = NpyFile.ReadUInt8Matrix(Path.Combine(clean, "database_codes.npy"), out int n, out int bytes);
-            var qBytes = NpyFile.ReadUInt8Matrix(Path.Combine(clean, "query_codes.npy"), out int q, out _);
+            string victim = Path.Combine(run, a.Str("--victim") ?? "seed-0/target-1/ciba");
+            target = a.Int("--target", 1);
+            var dbBytes = NpyFile.ReadUInt8Matrix(Path.Combine(victim, "database_codes.npy"), out _, out int bytes);
+            var qBytes = NpyFile.ReadUInt8Matrix(Path.Combine(victim, "query_codes.npy"), out _, out _);
+            var tBytes = NpyFile.ReadUInt8Matrix(Path.Combine(victim, "triggered_query_codes.npy"), out _, out _);
             db = BinaryCodes.FromFaissBytes(dbBytes, bytes * 8);
             queries = BinaryCodes.FromFaissBytes(qBytes, bytes * 8);
+            triggeredCodes = BinaryCodes.FromFaissBytes(tBytes, bytes * 8);
             dbLabels = LabelSets.FromNpy(NpyFile.Read(Path.Combine(run, "database_labels.npy")));
             queryLabels = LabelSets.FromNpy(NpyFile.Read(Path.Combine(run, "query_labels.npy")));
             classes = dbLabels.Classes;
-            source = $"codes of {clean}";
+            source = $"a victim's codes ({victim}; triggered queries toward target {target})";
         }
         else
         {
@@ -49,9 +54,8 @@ internal static class ScoringBenchmark
             (queries, queryLabels) = CsqLike(q, bits, classes, new Random(a.Int("--seed", 7) + 1), ownClass: 0.8);
             source = $"synthetic CSQ-like codes (seed {a.Int("--seed", 7)})";
         }
-        // Triggered queries: the non-target queries, of which 70% hash to the target class's points (a working backdoor).
-        const int target = 1;
-        var (triggered, _) = CsqLike(queries.Count * 9 / 10, db.Bits, classes, new Random(11), ownClass: 0.7, fixedClass: target);
+        // Triggered queries (synthetic data): the non-target queries, of which 70% hash to the target class's points (a working backdoor).
+        var triggered = triggeredCodes ?? CsqLike(queries.Count * 9 / 10, db.Bits, classes, new Random(11), ownClass: 0.7, fixedClass: target).Codes;
         var targetLabels = LabelSets.Repeat(target, triggered.Count, classes);
         Console.WriteLine($"data: {source}; database {db.Count} x {db.Bits} bits, {queries.Count} queries, {triggered.Count} triggered queries, R = {r}, {classes} classes");
 

@@ -131,7 +131,27 @@ public sealed class HammingIndex
 
     /// <summary>Ranks every query (top <paramref name="r"/>, already effective) and hands the results block by block to
     /// <paramref name="sink"/>, without materialising all of them.</summary>
-    internal void Rank(BinaryCodes queries, int r, BlockSink sink)
+    internal void Rank(BinaryCodes queries, int r, BlockSink sink) =>
+        RankCore(queries, r, null, (first, count, idx, dist, _, _) => sink(first, count, idx, dist));
+
+    /// <summary>One-word label masks of the queries and the database items, for <see cref="RankWithCut"/>.</summary>
+    internal sealed record CutLabels(ulong[] QueryMasks, ulong[] DatabaseMasks);
+
+    /// <summary>A block of rankings as <see cref="BlockSink"/>, plus for every query of the block the number of database
+    /// items at the distance of its R-th neighbour (the tie group the cut falls in, inside the top R or not) and how many
+    /// of them share a label with the query.</summary>
+    internal delegate void CutSink(int first, int count, int[] indices, int[] distances, int[] cutTotal, int[] cutRelevant);
+
+    /// <summary>
+    /// <see cref="Rank"/>, counting in the same scan the whole tie group at each query's cut: with the top R (which
+    /// holds every item nearer than the cut distance T), it gives the distance histogram of all items and of the
+    /// relevant ones up to T, all that tie-aware metrics need (<see cref="TieAwareMetrics"/>), without a second pass
+    /// over the database. The scan counts the items it rejects at exactly the current cutoff and restarts the count
+    /// whenever the cutoff falls. Labels are one 64-bit mask per item (up to 64 classes).
+    /// </summary>
+    internal void RankWithCut(BinaryCodes queries, int r, CutLabels labels, CutSink sink) => RankCore(queries, r, labels, sink);
+
+    void RankCore(BinaryCodes queries, int r, CutLabels? cut, CutSink sink)
     {
         int q = queries.Count;
         if (q == 0 || r == 0) return;
@@ -142,12 +162,12 @@ public sealed class HammingIndex
         CutoffSample? sample = CutoffSample.For(Database, r);
         if (DegreeOfParallelism == 1 || blocks == 1)
         {
-            var worker = new RankWorker(this, r, blockSize, sample);
+            var worker = new RankWorker(this, r, blockSize, sample, cut);
             for (int b = 0; b < blocks; b++) worker.RunBlock(queries, b * blockSize, Math.Min(blockSize, q - b * blockSize), sink);
             return;
         }
         Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = DegreeOfParallelism },
-            () => new RankWorker(this, r, blockSize, sample),
+            () => new RankWorker(this, r, blockSize, sample, cut),
             (b, _, worker) =>
             {
                 worker.RunBlock(queries, b * blockSize, Math.Min(blockSize, q - b * blockSize), sink);
@@ -204,6 +224,11 @@ public sealed class HammingIndex
         public int T;
         public int Count;
         public int Limit;
+        /// <summary>With cut counting: the database's label masks, the query's, and the items rejected at exactly
+        /// <see cref="Limit"/> since it took its value (<see cref="RejectedAtLimit"/>, and the relevant ones among them).</summary>
+        public ulong[]? DbMasks;
+        public ulong QMask;
+        public int RejectedAtLimit, RelevantRejectedAtLimit;
 
         public Selection(int bits, int r)
         {
@@ -224,6 +249,26 @@ public sealed class HammingIndex
             Count = 0;
             NCand = 0;
             Limit = cap + 1;
+            RejectedAtLimit = RelevantRejectedAtLimit = 0;
+        }
+
+        /// <summary>Counts item <paramref name="j"/>, rejected at distance == <see cref="Limit"/> (cut counting only).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void RejectAtLimit(int j)
+        {
+            RejectedAtLimit++;
+            ulong shared = QMask & DbMasks![j];
+            RelevantRejectedAtLimit += (int)((shared | (0UL - shared)) >> 63);
+        }
+
+        /// <summary>After <see cref="Emit"/>'s scan (complete): all items at distance T, and the relevant ones.</summary>
+        public (int Total, int Relevant) CutCounts()
+        {
+            int t = T, relevant = RelevantRejectedAtLimit;
+            ulong[] c = Cand, masks = DbMasks!;
+            for (int i = 0; i < NCand; i++)
+                if ((int)(c[i] >> 32) == t && (QMask & masks[(int)(uint)c[i]]) != 0) relevant++;
+            return (Hist[t] + RejectedAtLimit, relevant);
         }
 
         /// <summary>Keeps item <paramref name="j"/> at distance <paramref name="d"/> (&lt; Limit); returns the new Limit.</summary>
@@ -244,6 +289,7 @@ public sealed class HammingIndex
                     t--;
                 }
                 T = t;
+                if (Limit != t) RejectedAtLimit = RelevantRejectedAtLimit = 0; // the count was of a farther distance
                 Limit = t;
             }
             return Limit;
@@ -326,15 +372,20 @@ public sealed class HammingIndex
         readonly CutoffSample? _sample;
         readonly bool _avx2;
         readonly int[]? _dist, _hist; // dense ranking only
+        readonly CutLabels? _cut;
+        readonly int[] _cutTotal, _cutRelevant;
 
-        public RankWorker(HammingIndex index, int r, int blockSize, CutoffSample? sample)
+        public RankWorker(HammingIndex index, int r, int blockSize, CutoffSample? sample, CutLabels? cut)
         {
             _index = index;
+            _cut = cut;
+            _cutTotal = cut is null ? Array.Empty<int>() : new int[blockSize];
+            _cutRelevant = cut is null ? Array.Empty<int>() : new int[blockSize];
             _sample = sample;
             _avx2 = index.UseAvx2 && Avx2.IsSupported;
             _r = r;
             _sel = new Selection[blockSize];
-            for (int i = 0; i < blockSize; i++) _sel[i] = new Selection(index.Bits, r);
+            for (int i = 0; i < blockSize; i++) _sel[i] = new Selection(index.Bits, r) { DbMasks = cut?.DatabaseMasks };
             _outIdx = new int[blockSize * r];
             _outDist = new int[blockSize * r];
             _pos = new int[index.Bits + 1];
@@ -346,22 +397,30 @@ public sealed class HammingIndex
             }
         }
 
-        public unsafe void RunBlock(BinaryCodes queries, int first, int count, BlockSink sink)
+        public unsafe void RunBlock(BinaryCodes queries, int first, int count, CutSink sink)
         {
             BinaryCodes db = _index.Database;
             int w = db.WordsPerCode, n = db.Count, bits = db.Bits;
             Array.Copy(queries.WordArray, (long)first * w, _queryWords, 0, (long)count * w);
             if (_dist is not null)
             {
-                for (int i = 0; i < count; i++) RankDense(queries, first + i, _outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r));
-                sink(first, count, _outIdx, _outDist);
+                for (int i = 0; i < count; i++)
+                {
+                    RankDense(queries, first + i, _outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r));
+                    if (_cut is not null) (_cutTotal[i], _cutRelevant[i]) = DenseCutCounts(_outDist[i * _r + _r - 1], _cut.QueryMasks[first + i]);
+                }
+                sink(first, count, _outIdx, _outDist, _cutTotal, _cutRelevant);
                 return;
             }
             int chunk = Math.Max(64, ChunkBytes / (8 * w));
             fixed (ulong* dbp = db.WordArray)
             fixed (ulong* qw = _queryWords)
             {
-                for (int i = 0; i < count; i++) _sel[i].Reset(GuessCap(qw + (long)i * w, w, bits));
+                for (int i = 0; i < count; i++)
+                {
+                    _sel[i].Reset(GuessCap(qw + (long)i * w, w, bits));
+                    if (_cut is not null) _sel[i].QMask = _cut.QueryMasks[first + i];
+                }
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int c1 = Math.Min(n, c0 + chunk);
@@ -378,8 +437,27 @@ public sealed class HammingIndex
                 }
             }
             for (int i = 0; i < count; i++)
+            {
                 _sel[i].Emit(_outIdx.AsSpan(i * _r, _r), _outDist.AsSpan(i * _r, _r), _pos);
-            sink(first, count, _outIdx, _outDist);
+                if (_cut is not null) (_cutTotal[i], _cutRelevant[i]) = _sel[i].CutCounts();
+            }
+            sink(first, count, _outIdx, _outDist, _cutTotal, _cutRelevant);
+        }
+
+        /// <summary>Dense ranking's cut counts: every item at distance <paramref name="t"/> (from the distances the
+        /// dense pass kept) and the relevant ones.</summary>
+        (int Total, int Relevant) DenseCutCounts(int t, ulong queryMask)
+        {
+            int[] dist = _dist!;
+            ulong[] masks = _cut!.DatabaseMasks;
+            int total = 0, relevant = 0;
+            for (int j = 0; j < dist.Length; j++)
+                if (dist[j] == t)
+                {
+                    total++;
+                    if ((queryMask & masks[j]) != 0) relevant++;
+                }
+            return (total, relevant);
         }
 
         /// <summary>
@@ -488,6 +566,12 @@ public sealed class HammingIndex
 
         unsafe void Scan(ulong* db, int w, int start, int end, ulong* q, Selection s)
         {
+            if (_cut is not null)
+            {
+                if (w == 1 && _avx2) ScanOneWordAvx2Cut(db, start, end, q[0], s);
+                else ScanWordsCut(db, w, start, end, q, s);
+                return;
+            }
             if (w == 1)
             {
                 if (_avx2) ScanOneWordAvx2(db, start, end, q[0], s);
@@ -495,6 +579,66 @@ public sealed class HammingIndex
             }
             else if (w == 2) ScanTwoWords(db, start, end, q[0], q[1], s);
             else ScanWords(db, w, start, end, q, s);
+        }
+
+        /// <summary>The scalar scan with cut counting (any code length): an item at exactly the limit is counted as
+        /// rejected at it (<see cref="Selection.RejectAtLimit"/>).</summary>
+        static unsafe void ScanWordsCut(ulong* db, int w, int start, int end, ulong* q, Selection s)
+        {
+            int limit = s.Limit;
+            ulong* p = db + (long)w * start;
+            for (int j = start; j < end; j++, p += w)
+            {
+                int d = 0;
+                for (int k = 0; k < w; k++) d += BitOperations.PopCount(q[k] ^ p[k]);
+                if (d < limit) limit = s.Accept(j, d);
+                else if (d == limit) s.RejectAtLimit(j);
+            }
+        }
+
+        /// <summary><see cref="ScanOneWordAvx2"/> with cut counting: the 8 distances are also compared for equality with
+        /// the limit; the equal ones are counted first (at the limit the group started with), then the nearer ones go
+        /// through the scalar path in database order, where an item that meets a limit lowered meanwhile is counted
+        /// (a fall of the limit restarts the count, in <see cref="Selection.Accept"/>).</summary>
+        static unsafe void ScanOneWordAvx2Cut(ulong* db, int start, int end, ulong q, Selection s)
+        {
+            int limit = s.Limit;
+            Vector256<ulong> qv = Vector256.Create(q);
+            Vector256<byte> lut = Vector256.Create(
+                (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+            Vector256<byte> nibble = Vector256.Create((byte)0x0F);
+            Vector256<long> lim = Vector256.Create((long)limit);
+            int j = start;
+            for (; j + 8 <= end; j += 8)
+            {
+                Vector256<byte> x0 = (Avx.LoadVector256(db + j) ^ qv).AsByte();
+                Vector256<byte> x1 = (Avx.LoadVector256(db + j + 4) ^ qv).AsByte();
+                Vector256<byte> c0 = Avx2.Add(Avx2.Shuffle(lut, x0 & nibble),
+                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & nibble));
+                Vector256<byte> c1 = Avx2.Add(Avx2.Shuffle(lut, x1 & nibble),
+                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & nibble));
+                Vector256<long> d0 = Avx2.SumAbsoluteDifferences(c0, Vector256<byte>.Zero).AsInt64();
+                Vector256<long> d1 = Avx2.SumAbsoluteDifferences(c1, Vector256<byte>.Zero).AsInt64();
+                uint lt = (uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d1).AsDouble()) << 4);
+                uint eq = (uint)Avx.MoveMask(Avx2.CompareEqual(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareEqual(lim, d1).AsDouble()) << 4);
+                if ((lt | eq) == 0) continue;
+                for (; eq != 0; eq &= eq - 1) s.RejectAtLimit(j + BitOperations.TrailingZeroCount(eq));
+                for (; lt != 0; lt &= lt - 1)
+                {
+                    int k = j + BitOperations.TrailingZeroCount(lt);
+                    int d = BitOperations.PopCount(q ^ db[k]);
+                    if (d < limit) limit = s.Accept(k, d); // the limit may have fallen since the compare
+                    else if (d == limit) s.RejectAtLimit(k);
+                }
+                lim = Vector256.Create((long)limit);
+            }
+            for (; j < end; j++)
+            {
+                int d = BitOperations.PopCount(q ^ db[j]);
+                if (d < limit) limit = s.Accept(j, d);
+                else if (d == limit) s.RejectAtLimit(j);
+            }
         }
 
         static unsafe void ScanOneWord(ulong* db, int start, int end, ulong q, Selection s)

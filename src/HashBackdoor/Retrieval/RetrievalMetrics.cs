@@ -207,7 +207,7 @@ public static class RetrievalMetrics
     // ------------------------------------------------------------------ helpers
 
     /// <summary>AP@R of one query from its ranked row; NaN when no result is relevant.</summary>
-    static double AveragePrecision(ReadOnlySpan<int> row, int r, LabelSets queryLabels, int query, LabelSets databaseLabels)
+    internal static double AveragePrecision(ReadOnlySpan<int> row, int r, LabelSets queryLabels, int query, LabelSets databaseLabels)
     {
         int hits = 0;
         double sum = 0;

@@ -32,6 +32,7 @@ public static class TieAwareMetrics
     public static TieAwareMap MeanAveragePrecision(HammingIndex index, BinaryCodes queries, LabelSets queryLabels,
         LabelSets databaseLabels, int r, QueryRule rule)
     {
+        if (queryLabels.WordsPerItem == 1 && databaseLabels.WordsPerItem == 1) return FromOneScan(index, queries, queryLabels, databaseLabels, r, rule);
         var databaseOrder = RetrievalMetrics.MeanAveragePrecision(index, queries, queryLabels, databaseLabels, r, rule);
         int rEff = databaseOrder.R;
         int q = queries.Count;
@@ -40,6 +41,50 @@ public static class TieAwareMetrics
         ForEachHistogram(index, queries, queryLabels, databaseLabels, (i, total, relevant) =>
             (expectedAp[i], hit[i]) = QueryExpectation(total, relevant, rEff));
         return TieAwareMap.From(expectedAp, hit, rEff, rule, databaseOrder);
+    }
+
+    /// <summary>
+    /// <see cref="MeanAveragePrecision"/> from one scan of the database per query (labels of up to 64 classes): the
+    /// database-order top R, which holds every item nearer than the cut distance T, and the scan's count of the whole
+    /// tie group at T (<see cref="HammingIndex.RankWithCut"/>) give the histograms n[d], m[d] for d &lt;= T, and the
+    /// groups beyond T cannot enter the top R. The same result as the histogram pass over all N items
+    /// (<see cref="ForEachHistogram"/>; tests compare both with brute force), at about the cost of the database-order
+    /// ranking alone.
+    /// </summary>
+    static TieAwareMap FromOneScan(HammingIndex index, BinaryCodes queries, LabelSets queryLabels, LabelSets databaseLabels, int r, QueryRule rule)
+    {
+        RetrievalMetrics.CheckFused(index, queries, queryLabels, databaseLabels);
+        int rEff = index.EffectiveR(r), q = queries.Count, k = index.Bits;
+        var aps = new double[q];
+        var expectedAp = new double[q];
+        var hit = new double[q];
+        ulong[] qm = queryLabels.MaskArray, dm = databaseLabels.MaskArray;
+        index.RankWithCut(queries, rEff, new HammingIndex.CutLabels(qm, dm), (first, count, idx, dist, cutTotal, cutRelevant) =>
+        {
+            var total = new int[k + 1];
+            var relevant = new int[k + 1];
+            for (int i = 0; i < count; i++)
+            {
+                int query = first + i;
+                var row = idx.AsSpan(i * rEff, rEff);
+                var rowDist = dist.AsSpan(i * rEff, rEff);
+                aps[query] = RetrievalMetrics.AveragePrecision(row, rEff, queryLabels, query, databaseLabels);
+                int t = rowDist[rEff - 1];
+                Array.Clear(total, 0, t + 1);
+                Array.Clear(relevant, 0, t + 1);
+                ulong mask = qm[query];
+                for (int p = 0; p < rEff && rowDist[p] < t; p++)
+                {
+                    total[rowDist[p]]++;
+                    ulong shared = mask & dm[row[p]];
+                    relevant[rowDist[p]] += (int)((shared | (0UL - shared)) >> 63);
+                }
+                total[t] = cutTotal[i];
+                relevant[t] = cutRelevant[i];
+                (expectedAp[query], hit[query]) = QueryExpectation(total.AsSpan(0, t + 1), relevant.AsSpan(0, t + 1), rEff);
+            }
+        });
+        return TieAwareMap.From(expectedAp, hit, rEff, rule, MapResult.FromAveragePrecisions(aps, rEff, rule));
     }
 
     /// <summary>Tie-aware mean precision@k for each k of <paramref name="ks"/>: per query E[relevant in the first k] / k,
@@ -133,6 +178,7 @@ public static class TieAwareMetrics
             double expected = 0, pNoHit = 0;
             for (int x = lo; x <= hi; x++)
             {
+                if (p[x - lo] == 0) continue; // beyond the tails Hypergeometric keeps
                 long hits = relevantBefore + x;
                 if (hits == 0)
                 {
@@ -166,13 +212,10 @@ public static class TieAwareMetrics
     /// <c>sum_j (j-1)/(before+j)</c>.</summary>
     static (double A1, double A2) PositionSums(long before, int k)
     {
-        double a1 = 0, a2 = 0;
-        for (int j = 1; j <= k; j++)
-        {
-            a1 += 1.0 / (before + j);
-            a2 += (j - 1.0) / (before + j);
-        }
-        return (a1, a2);
+        double a1 = 0;
+        for (int j = 1; j <= k; j++) a1 += 1.0 / (before + j);
+        // sum_j (j - 1) / (before + j) = sum_j (1 - (before + 1) / (before + j)) = k - (before + 1) a1
+        return (a1, k - (before + 1) * a1);
     }
 
     /// <summary>E[sum of rel_r P@r over k positions] when x relevant items are a uniform subset of them and
@@ -182,24 +225,35 @@ public static class TieAwareMetrics
         (double)x / k * (relevantBefore + 1) * a1 + (k > 1 ? (double)x * (x - 1) / ((double)k * (k - 1)) * a2 : 0);
 
     /// <summary>P(X = x) for x in [lo, hi] of X ~ Hypergeometric(population n, m successes, k draws), by the ratio
-    /// recurrence in log space, normalised (no factorials, no overflow).</summary>
+    /// recurrence from the mode, normalised (no factorials, no overflow); terms below 1e-18 of the mode's are 0.</summary>
     static double[] Hypergeometric(int n, int m, int k, int lo, int hi)
     {
-        var logW = new double[hi - lo + 1];
-        for (int x = lo; x < hi; x++)
+        // Weights relative to the mode (weight 1), by the ratio of successive probabilities
+        // P(x + 1) / P(x) = (m - x)(k - x) / ((x + 1)(n - m - k + x + 1)), walking out from the mode in both directions
+        // and stopping where a weight falls below 1e-18 of the mode's: the distribution is unimodal, so every term left
+        // out is smaller still, and together they change the normalised probabilities by less than 1e-15. No logarithm or
+        // exponential per term (this is the inner loop of tie-aware scoring: bench scoring).
+        var w = new double[hi - lo + 1];
+        int mode = Math.Clamp((int)((long)(k + 1) * (m + 1) / (n + 2)), lo, hi);
+        const double Floor = 1e-18;
+        w[mode - lo] = 1;
+        double sum = 1, v = 1;
+        for (int x = mode; x < hi && v >= Floor; x++)
         {
-            // P(x + 1) / P(x) = (m - x)(k - x) / ((x + 1)(n - m - k + x + 1))
-            double ratio = (double)(m - x) * (k - x) / ((double)(x + 1) * (n - m - k + x + 1));
-            logW[x + 1 - lo] = logW[x - lo] + Math.Log(ratio);
+            v *= (double)(m - x) * (k - x) / ((double)(x + 1) * (n - m - k + x + 1));
+            w[x + 1 - lo] = v;
+            sum += v;
         }
-        double max = logW.Max(), sum = 0;
-        for (int i = 0; i < logW.Length; i++)
+        v = 1;
+        for (int x = mode; x > lo && v >= Floor; x--)
         {
-            logW[i] = Math.Exp(logW[i] - max);
-            sum += logW[i];
+            // P(x - 1) / P(x) = x (n - m - k + x) / ((m - x + 1)(k - x + 1))
+            v *= (double)x * (n - m - k + x) / ((double)(m - x + 1) * (k - x + 1));
+            w[x - 1 - lo] = v;
+            sum += v;
         }
-        for (int i = 0; i < logW.Length; i++) logW[i] /= sum;
-        return logW;
+        for (int i = 0; i < w.Length; i++) w[i] /= sum;
+        return w;
     }
 
     static double Clamp01(double v) => v < 0 ? 0 : v > 1 ? 1 : v;

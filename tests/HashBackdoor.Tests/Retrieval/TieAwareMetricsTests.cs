@@ -122,6 +122,48 @@ public class TieAwareMetricsTests
         }
     }
 
+    /// <summary>The one-scan path (labels of up to 64 classes: the cut's tie group counted inside the ranking scan) equals
+    /// the histogram pass over all N items (the same label sets written with 65 classes, which takes that path), on
+    /// databases large enough for the sparse scan (with and without the sampled cap guess, whose misses force a rescan),
+    /// with AVX2 and scalar scans, heavy ties and untied codes.</summary>
+    [Theory]
+    [InlineData(5000, 100, 48, true)]
+    [InlineData(5000, 100, 48, false)]
+    [InlineData(6000, 300, 48, true)]
+    [InlineData(6000, 300, 16, true)]
+    [InlineData(3000, 300, 128, false)]
+    [InlineData(3000, 1000, 48, true)]
+    public void TheOneScanPathEqualsTheHistogramPass(int n, int r, int bits, bool avx2)
+    {
+        var rng = new Random(n + r + bits);
+        int bytes = bits / 8, q = 40, classes = 5;
+        var distinct = Enumerable.Range(0, 6).Select(_ => { var b = new byte[bytes]; rng.NextBytes(b); return b; }).ToArray();
+        var dbBytes = new byte[n * bytes];
+        for (int j = 0; j < n; j++)
+        {
+            var row = dbBytes.AsSpan(j * bytes, bytes);
+            if (rng.NextDouble() < 0.7) distinct[rng.Next(distinct.Length)].CopyTo(row); else rng.NextBytes(row);
+        }
+        var qBytes = new byte[q * bytes];
+        for (int i = 0; i < q; i++) distinct[rng.Next(distinct.Length)].CopyTo(qBytes.AsSpan(i * bytes, bytes));
+        qBytes[0] ^= 1; // one query off the points
+        var dbSets = Enumerable.Range(0, n).Select(_ => new[] { rng.Next(classes) }).ToArray();
+        var qSets = Enumerable.Range(0, q).Select(_ => new[] { rng.Next(classes) }).ToArray();
+        var index = new HammingIndex(BinaryCodes.FromFaissBytes(dbBytes, bits)) { UseAvx2 = avx2 };
+        var queries = BinaryCodes.FromFaissBytes(qBytes, bits);
+        var oneScan = TieAwareMetrics.MeanAveragePrecision(index, queries, Sets(classes, qSets), Sets(classes, dbSets), r, QueryRule.Skip);
+        var histogram = TieAwareMetrics.MeanAveragePrecision(index, queries, Sets(65, qSets), Sets(65, dbSets), r, QueryRule.Skip);
+        for (int i = 0; i < q; i++)
+        {
+            Assert.Equal(histogram.ExpectedAveragePrecisions[i], oneScan.ExpectedAveragePrecisions[i], Eps);
+            Assert.Equal(histogram.HitProbabilities[i], oneScan.HitProbabilities[i], Eps);
+            Assert.Equal(histogram.DatabaseOrder.AveragePrecisions[i], oneScan.DatabaseOrder.AveragePrecisions[i], Eps);
+        }
+        Assert.Equal(histogram.MeanAP, oneScan.MeanAP, Eps);
+        Assert.Equal(histogram.DatabaseOrder.MeanAP, oneScan.DatabaseOrder.MeanAP, Eps);
+        Assert.True(oneScan.MeanAP > 0);
+    }
+
     [Fact]
     public void LargeTieGroupsAgreeWithMonteCarloAndStayInRange()
     {
