@@ -604,22 +604,11 @@ public sealed class HammingIndex
         {
             int limit = s.Limit;
             Vector256<ulong> qv = Vector256.Create(q);
-            Vector256<byte> lut = Vector256.Create(
-                (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-            Vector256<byte> nibble = Vector256.Create((byte)0x0F);
             Vector256<long> lim = Vector256.Create((long)limit);
             int j = start;
             for (; j + 8 <= end; j += 8)
             {
-                Vector256<byte> x0 = (Avx.LoadVector256(db + j) ^ qv).AsByte();
-                Vector256<byte> x1 = (Avx.LoadVector256(db + j + 4) ^ qv).AsByte();
-                Vector256<byte> c0 = Avx2.Add(Avx2.Shuffle(lut, x0 & nibble),
-                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & nibble));
-                Vector256<byte> c1 = Avx2.Add(Avx2.Shuffle(lut, x1 & nibble),
-                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & nibble));
-                Vector256<long> d0 = Avx2.SumAbsoluteDifferences(c0, Vector256<byte>.Zero).AsInt64();
-                Vector256<long> d1 = Avx2.SumAbsoluteDifferences(c1, Vector256<byte>.Zero).AsInt64();
+                var (d0, d1) = Distances8(db + j, qv);
                 uint lt = (uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d1).AsDouble()) << 4);
                 uint eq = (uint)Avx.MoveMask(Avx2.CompareEqual(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareEqual(lim, d1).AsDouble()) << 4);
                 if ((lt | eq) == 0) continue;
@@ -663,6 +652,22 @@ public sealed class HammingIndex
             }
         }
 
+        /// <summary>Hamming distances of 8 one-word codes at <paramref name="p"/> to the query <paramref name="qv"/> (in all
+        /// four lanes), as two vectors of 4: XOR, popcount by 4-bit table lookup (vpshufb), summed per 64-bit lane (vpsadbw).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static unsafe (Vector256<long>, Vector256<long>) Distances8(ulong* p, Vector256<ulong> qv)
+        {
+            Vector256<byte> lut = Vector256.Create(
+                (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+            Vector256<byte> nibble = Vector256.Create((byte)0x0F);
+            Vector256<byte> x0 = (Avx.LoadVector256(p) ^ qv).AsByte();
+            Vector256<byte> x1 = (Avx.LoadVector256(p + 4) ^ qv).AsByte();
+            Vector256<byte> c0 = Avx2.Add(Avx2.Shuffle(lut, x0 & nibble), Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & nibble));
+            Vector256<byte> c1 = Avx2.Add(Avx2.Shuffle(lut, x1 & nibble), Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & nibble));
+            return (Avx2.SumAbsoluteDifferences(c0, Vector256<byte>.Zero).AsInt64(), Avx2.SumAbsoluteDifferences(c1, Vector256<byte>.Zero).AsInt64());
+        }
+
         /// <summary>One-word codes, 8 at a time with AVX2: XOR, popcount by 4-bit table lookup (vpshufb) summed per
         /// 64-bit lane (vpsadbw), and a compare of the 8 distances with the limit; only the items of a group that are below
         /// the limit (rare once the cutoff has settled) go through the scalar path, in database order.</summary>
@@ -670,24 +675,13 @@ public sealed class HammingIndex
         {
             int limit = s.Limit;
             Vector256<ulong> qv = Vector256.Create(q);
-            Vector256<byte> lut = Vector256.Create(
-                (byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-            Vector256<byte> nibble = Vector256.Create((byte)0x0F);
             Vector256<long> lim = Vector256.Create((long)limit);
             int j = start;
             for (; j + 8 <= end; j += 8)
             {
-                Vector256<byte> x0 = (Avx.LoadVector256(db + j) ^ qv).AsByte();
-                Vector256<byte> x1 = (Avx.LoadVector256(db + j + 4) ^ qv).AsByte();
-                Vector256<byte> c0 = Avx2.Add(Avx2.Shuffle(lut, x0 & nibble),
-                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & nibble));
-                Vector256<byte> c1 = Avx2.Add(Avx2.Shuffle(lut, x1 & nibble),
-                    Avx2.Shuffle(lut, Avx2.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & nibble));
-                Vector256<ulong> d0 = Avx2.SumAbsoluteDifferences(c0, Vector256<byte>.Zero).AsUInt64();
-                Vector256<ulong> d1 = Avx2.SumAbsoluteDifferences(c1, Vector256<byte>.Zero).AsUInt64();
-                Vector256<long> lt0 = Avx2.CompareGreaterThan(lim, d0.AsInt64());
-                Vector256<long> lt1 = Avx2.CompareGreaterThan(lim, d1.AsInt64());
+                var (d0, d1) = Distances8(db + j, qv);
+                Vector256<long> lt0 = Avx2.CompareGreaterThan(lim, d0);
+                Vector256<long> lt1 = Avx2.CompareGreaterThan(lim, d1);
                 if ((lt0 | lt1) == Vector256<long>.Zero) continue;
                 uint mask = (uint)Avx.MoveMask(lt0.AsDouble()) | ((uint)Avx.MoveMask(lt1.AsDouble()) << 4);
                 do
