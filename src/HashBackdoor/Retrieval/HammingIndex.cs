@@ -374,6 +374,7 @@ public sealed class HammingIndex
         readonly int[]? _dist, _hist; // dense ranking only
         readonly CutLabels? _cut;
         readonly int[] _cutTotal, _cutRelevant;
+        unsafe ulong* _masks; // the database's label masks, pinned for the duration of a block's scans (cut counting)
 
         public RankWorker(HammingIndex index, int r, int blockSize, CutoffSample? sample, CutLabels? cut)
         {
@@ -415,7 +416,9 @@ public sealed class HammingIndex
             int chunk = Math.Max(64, ChunkBytes / (8 * w));
             fixed (ulong* dbp = db.WordArray)
             fixed (ulong* qw = _queryWords)
+            fixed (ulong* masks = _cut is null ? null : _cut.DatabaseMasks)
             {
+                _masks = masks;
                 for (int i = 0; i < count; i++)
                 {
                     _sel[i].Reset(GuessCap(qw + (long)i * w, w, bits));
@@ -435,6 +438,7 @@ public sealed class HammingIndex
                     s.Reset(bits);
                     Scan(dbp, w, 0, n, qw + (long)i * w, s);
                 }
+                _masks = null;
             }
             for (int i = 0; i < count; i++)
             {
@@ -568,7 +572,7 @@ public sealed class HammingIndex
         {
             if (_cut is not null)
             {
-                if (w == 1 && _avx2) ScanOneWordAvx2Cut(db, start, end, q[0], s);
+                if (w == 1 && _avx2) ScanOneWordAvx2Cut(db, _masks, start, end, q[0], s);
                 else ScanWordsCut(db, w, start, end, q, s);
                 return;
             }
@@ -597,13 +601,15 @@ public sealed class HammingIndex
         }
 
         /// <summary><see cref="ScanOneWordAvx2"/> with cut counting: the 8 distances are also compared for equality with
-        /// the limit; the equal ones are counted first (at the limit the group started with), then the nearer ones go
+        /// the limit; the equal ones are counted first, with their relevance tested on the 8 label masks at once (at the
+        /// limit the group started with), then the nearer ones go
         /// through the scalar path in database order, where an item that meets a limit lowered meanwhile is counted
         /// (a fall of the limit restarts the count, in <see cref="Selection.Accept"/>).</summary>
-        static unsafe void ScanOneWordAvx2Cut(ulong* db, int start, int end, ulong q, Selection s)
+        static unsafe void ScanOneWordAvx2Cut(ulong* db, ulong* masks, int start, int end, ulong q, Selection s)
         {
             int limit = s.Limit;
             Vector256<ulong> qv = Vector256.Create(q);
+            Vector256<ulong> qm = Vector256.Create(s.QMask);
             Vector256<long> lim = Vector256.Create((long)limit);
             int j = start;
             for (; j + 8 <= end; j += 8)
@@ -612,7 +618,14 @@ public sealed class HammingIndex
                 uint lt = (uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d1).AsDouble()) << 4);
                 uint eq = (uint)Avx.MoveMask(Avx2.CompareEqual(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareEqual(lim, d1).AsDouble()) << 4);
                 if ((lt | eq) == 0) continue;
-                for (; eq != 0; eq &= eq - 1) s.RejectAtLimit(j + BitOperations.TrailingZeroCount(eq));
+                if (eq != 0)
+                {
+                    // Relevance of the 8 items at once: their label masks AND the query's, compared with 0.
+                    uint irrelevant = (uint)Avx.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(masks + j) & qm, Vector256<ulong>.Zero).AsDouble())
+                        | ((uint)Avx.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(masks + j + 4) & qm, Vector256<ulong>.Zero).AsDouble()) << 4);
+                    s.RejectedAtLimit += BitOperations.PopCount(eq);
+                    s.RelevantRejectedAtLimit += BitOperations.PopCount(eq & ~irrelevant);
+                }
                 for (; lt != 0; lt &= lt - 1)
                 {
                     int k = j + BitOperations.TrailingZeroCount(lt);
