@@ -16,12 +16,12 @@ namespace HashBackdoor.Bench;
 /// </summary>
 internal static class ScoringBenchmark
 {
-    const string Usage = "scoring [--database 68000] [--queries 1000] [--topr 1000] [--bits 48] [--reps 5] [--seed 7] [--run DIR [--victim seed-0/target-1/ciba] [--target 1]]";
+    const string Usage = "scoring [--database 68000] [--queries 1000] [--topr 1000] [--bits 48] [--reps 25] [--seed 7] [--run DIR [--victim seed-0/target-1/ciba] [--target 1]]";
 
     public static int Run(string[] args)
     {
         var a = new Args(args, Usage, Array.Empty<string>(), new[] { "--database", "--queries", "--topr", "--bits", "--reps", "--seed", "--run", "--victim", "--target" });
-        int r = a.Int("--topr", 1000), reps = a.Int("--reps", 5);
+        int r = a.Int("--topr", 1000), reps = a.Int("--reps", 25);
         string? run = a.Str("--run");
         Header("scoring", "mAP@R and t-MAP@R, ties in database order (the scoring before issue 20) against tie-aware (which computes both), " +
                           "same codes, interleaved; times are best of reps [median]");

@@ -573,7 +573,7 @@ public sealed class HammingIndex
             if (_cut is not null)
             {
                 if (w == 1 && _avx2) ScanOneWordAvx2Cut(db, _masks, start, end, q[0], s);
-                else ScanWordsCut(db, w, start, end, q, s);
+                else ScanWords(db, w, start, end, q, s, countCut: true);
                 return;
             }
             if (w == 1)
@@ -583,21 +583,6 @@ public sealed class HammingIndex
             }
             else if (w == 2) ScanTwoWords(db, start, end, q[0], q[1], s);
             else ScanWords(db, w, start, end, q, s);
-        }
-
-        /// <summary>The scalar scan with cut counting (any code length): an item at exactly the limit is counted as
-        /// rejected at it (<see cref="Selection.RejectAtLimit"/>).</summary>
-        static unsafe void ScanWordsCut(ulong* db, int w, int start, int end, ulong* q, Selection s)
-        {
-            int limit = s.Limit;
-            ulong* p = db + (long)w * start;
-            for (int j = start; j < end; j++, p += w)
-            {
-                int d = 0;
-                for (int k = 0; k < w; k++) d += BitOperations.PopCount(q[k] ^ p[k]);
-                if (d < limit) limit = s.Accept(j, d);
-                else if (d == limit) s.RejectAtLimit(j);
-            }
         }
 
         /// <summary><see cref="ScanOneWordAvx2"/> with cut counting: the 8 distances are also compared for equality with
@@ -611,21 +596,23 @@ public sealed class HammingIndex
             Vector256<ulong> qv = Vector256.Create(q);
             Vector256<ulong> qm = Vector256.Create(s.QMask);
             Vector256<long> lim = Vector256.Create((long)limit);
+            // The counts at the limit live in locals between calls into the selection (which may restart them).
+            int rejected = s.RejectedAtLimit, relevant = s.RelevantRejectedAtLimit;
             int j = start;
             for (; j + 8 <= end; j += 8)
             {
                 var (d0, d1) = Distances8(db + j, qv);
                 uint lt = (uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareGreaterThan(lim, d1).AsDouble()) << 4);
                 uint eq = (uint)Avx.MoveMask(Avx2.CompareEqual(lim, d0).AsDouble()) | ((uint)Avx.MoveMask(Avx2.CompareEqual(lim, d1).AsDouble()) << 4);
-                if ((lt | eq) == 0) continue;
-                if (eq != 0)
-                {
-                    // Relevance of the 8 items at once: their label masks AND the query's, compared with 0.
-                    uint irrelevant = (uint)Avx.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(masks + j) & qm, Vector256<ulong>.Zero).AsDouble())
-                        | ((uint)Avx.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(masks + j + 4) & qm, Vector256<ulong>.Zero).AsDouble()) << 4);
-                    s.RejectedAtLimit += BitOperations.PopCount(eq);
-                    s.RelevantRejectedAtLimit += BitOperations.PopCount(eq & ~irrelevant);
-                }
+                // Relevance of the 8 items at once, without a branch (on hashing codes about half of the groups of 8
+                // hold an item at the cut): their label masks AND the query's, compared with 0.
+                uint irrelevant = (uint)Avx.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(masks + j) & qm, Vector256<ulong>.Zero).AsDouble())
+                    | ((uint)Avx.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(masks + j + 4) & qm, Vector256<ulong>.Zero).AsDouble()) << 4);
+                rejected += BitOperations.PopCount(eq);
+                relevant += BitOperations.PopCount(eq & ~irrelevant);
+                if (lt == 0) continue;
+                s.RejectedAtLimit = rejected;
+                s.RelevantRejectedAtLimit = relevant;
                 for (; lt != 0; lt &= lt - 1)
                 {
                     int k = j + BitOperations.TrailingZeroCount(lt);
@@ -633,8 +620,12 @@ public sealed class HammingIndex
                     if (d < limit) limit = s.Accept(k, d); // the limit may have fallen since the compare
                     else if (d == limit) s.RejectAtLimit(k);
                 }
+                rejected = s.RejectedAtLimit;
+                relevant = s.RelevantRejectedAtLimit;
                 lim = Vector256.Create((long)limit);
             }
+            s.RejectedAtLimit = rejected;
+            s.RelevantRejectedAtLimit = relevant;
             for (; j < end; j++)
             {
                 int d = BitOperations.PopCount(q ^ db[j]);
@@ -724,7 +715,9 @@ public sealed class HammingIndex
             }
         }
 
-        static unsafe void ScanWords(ulong* db, int w, int start, int end, ulong* q, Selection s)
+        /// <summary>The scalar scan for any code length; with <paramref name="countCut"/> an item at exactly the limit is
+        /// counted as rejected at it (<see cref="Selection.RejectAtLimit"/>).</summary>
+        static unsafe void ScanWords(ulong* db, int w, int start, int end, ulong* q, Selection s, bool countCut = false)
         {
             int limit = s.Limit;
             ulong* p = db + (long)w * start;
@@ -733,6 +726,7 @@ public sealed class HammingIndex
                 int d = 0;
                 for (int k = 0; k < w; k++) d += BitOperations.PopCount(q[k] ^ p[k]);
                 if (d < limit) limit = s.Accept(j, d);
+                else if (countCut && d == limit) s.RejectAtLimit(j);
             }
         }
     }
