@@ -157,9 +157,12 @@ public sealed class ExtensionRegistry<T> where T : class
             throw new UsageException($"{entry.Name}: the {kind} takes no settings");
         }
         if (section is JsonObject keys)
+        {
+            var known = SettableKeys(entry.SettingsType);
             foreach (var (key, _) in keys)
-                if (!SettableKeys(entry.SettingsType).Contains(key))
-                    throw new UsageException($"{entry.Name}.{key}: unknown key '{key}' (known: {string.Join(", ", SettableKeys(entry.SettingsType))})");
+                if (!known.Contains(key))
+                    throw new UsageException($"{entry.Name}.{key}: unknown key '{key}' (known: {string.Join(", ", known)})");
+        }
         object settings;
         try
         {

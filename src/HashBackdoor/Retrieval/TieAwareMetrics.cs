@@ -76,8 +76,7 @@ public static class TieAwareMetrics
                 for (int p = 0; p < rEff && rowDist[p] < t; p++)
                 {
                     total[rowDist[p]]++;
-                    ulong shared = mask & dm[row[p]];
-                    relevant[rowDist[p]] += (int)((shared | (0UL - shared)) >> 63);
+                    relevant[rowDist[p]] += NonZero(mask & dm[row[p]]);
                 }
                 total[t] = cutTotal[i];
                 relevant[t] = cutRelevant[i];
